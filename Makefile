@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with only python3 and make:
+#   make tour   -- create .venv, install, run the end-to-end demonstration
+#   make test   -- create .venv, install, run the whole test suite (notebooks included)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: tour test bench notebooks clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.base: pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[test,sat]'
+	touch $@
+
+$(VENV)/.notebooks: pyproject.toml | $(PY)
+	$(PIP) install -q -e '.[test,notebooks,sat]'
+	touch $@
+
+tour: $(VENV)/.base
+	$(PY) -m algorithms
+
+test: $(VENV)/.test
+	$(PY) -m pytest -n 2 tests --nbmake notebooks --nbmake-timeout=300
+
+bench: $(VENV)/.base
+	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+notebooks: $(VENV)/.notebooks
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
