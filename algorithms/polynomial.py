@@ -270,7 +270,7 @@ def exp_approximation(lo: float, hi: float, eps: float) -> ExpApproximation:
     --------
     >>> p = exp_approximation(-1.0, 1.0, 1e-6)
     >>> p.degree
-    9
+    7
     >>> bool(p.max_relative_error <= 1e-6)
     True
     >>> float(abs(p(0.5) / np.exp(0.5) - 1)) < 1e-6
@@ -307,7 +307,7 @@ def aggarwal_alman_degree(length: float, eps: float, constant: float = 1.0) -> f
     Examples
     --------
     >>> round(aggarwal_alman_degree(2.0, 1e-6), 3)
-    6.669
+    7.148
     """
     if not (np.isfinite(length) and length > 0):
         raise ValueError(f"length must be a positive finite number, got {length!r}")
