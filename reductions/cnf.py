@@ -1,0 +1,412 @@
+"""CNF formulas: the DIMACS format, random and planted k-CNFs, brute-force solving.
+
+A k-CNF formula on variables ``1..n`` is a conjunction of clauses, each a
+disjunction of literals; literal ``+v`` is "variable v is true", ``-v`` is
+"variable v is false".  This is the source problem of every reduction in
+:mod:`reductions`: the Strong Exponential Time Hypothesis (SETH) says that for
+every ``delta > 0`` there is a ``k`` such that k-SAT on ``n`` variables has no
+``O(2^{(1 - delta) n})`` algorithm (Impagliazzo & Paturi 2001).
+
+The DIMACS CNF format (as used by the SAT competitions):
+
+* lines starting with ``c`` are comments, blank lines are ignored;
+* one header ``p cnf V C`` (``V`` variables, ``C`` clauses) before any clause;
+* clauses are whitespace-separated non-zero integers ``-V..V`` ended by ``0``;
+  a clause may span several lines and a line may hold several clauses;
+* a line ``%`` ends the formula (SATLIB files close with ``%`` and ``0``).
+
+Anything else is malformed and :func:`read_dimacs` raises :class:`DimacsError`
+(a ``ValueError``) naming the line.
+
+References
+----------
+.. [1] DIMACS challenge, "Satisfiability: suggested format" (1993).
+.. [2] R. Impagliazzo, R. Paturi. On the complexity of k-SAT. JCSS 62(2), 2001.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "CNF",
+    "DimacsError",
+    "read_dimacs",
+    "write_dimacs",
+    "random_kcnf",
+    "planted_kcnf",
+    "unsatisfiable_kcnf",
+    "models_mask",
+    "solve",
+    "count_models",
+]
+
+Assignment = dict[int, bool]
+
+
+@dataclass(frozen=True)
+class CNF:
+    """A CNF formula: ``num_vars`` variables and a tuple of clauses.
+
+    Parameters
+    ----------
+    num_vars : int
+        ``n``; variables are ``1..n``.
+    clauses : sequence of sequences of int
+        Each clause a tuple of non-zero literals with ``|literal| <= n``.
+        An empty clause is allowed (it makes the formula unsatisfiable).
+
+    Raises
+    ------
+    ValueError
+        If ``num_vars`` is negative or not an integer, or a literal is zero,
+        not an integer, or names a variable above ``num_vars``.
+
+    Examples
+    --------
+    >>> f = CNF(3, [(1, -2), (2, 3)])
+    >>> f.num_clauses, f.satisfies({1: True, 2: False, 3: True})
+    (2, True)
+    """
+
+    num_vars: int
+    clauses: tuple[tuple[int, ...], ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.num_vars, bool) or not isinstance(self.num_vars, (int, np.integer)):
+            raise ValueError(f"num_vars must be an integer, got {self.num_vars!r}")
+        if self.num_vars < 0:
+            raise ValueError(f"num_vars must be >= 0, got {self.num_vars}")
+        clauses = []
+        for c, clause in enumerate(self.clauses):
+            lits = []
+            for lit in clause:
+                if isinstance(lit, bool) or not isinstance(lit, (int, np.integer)):
+                    raise ValueError(f"clauses[{c}] holds a non-integer literal {lit!r}")
+                if lit == 0 or abs(lit) > self.num_vars:
+                    raise ValueError(
+                        f"clauses[{c}] holds literal {lit}; expected a non-zero integer "
+                        f"with |literal| <= num_vars = {self.num_vars}"
+                    )
+                lits.append(int(lit))
+            clauses.append(tuple(lits))
+        object.__setattr__(self, "num_vars", int(self.num_vars))
+        object.__setattr__(self, "clauses", tuple(clauses))
+
+    @property
+    def num_clauses(self) -> int:
+        """``M``, the number of clauses."""
+        return len(self.clauses)
+
+    def satisfies(self, assignment: Mapping[int, bool]) -> bool:
+        """Whether ``assignment`` (a dict ``{variable: bool}`` covering every variable) satisfies the formula.
+
+        Raises
+        ------
+        ValueError
+            If a variable of the formula is missing from ``assignment``.
+        """
+        missing = [v for v in range(1, self.num_vars + 1) if v not in assignment]
+        if missing:
+            raise ValueError(f"assignment misses variable(s) {missing[:5]}")
+        return all(any(assignment[abs(l)] == (l > 0) for l in clause) for clause in self.clauses)
+
+
+class DimacsError(ValueError):
+    """Malformed DIMACS input; ``line`` is the 1-based line number of the fault."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"DIMACS line {line}: {message}")
+        self.line = line
+
+
+def _read_text(text_or_path: str | os.PathLike) -> str:
+    if isinstance(text_or_path, os.PathLike):
+        return Path(text_or_path).read_text()
+    if not isinstance(text_or_path, str):
+        raise ValueError(f"text_or_path must be a str or a path, got {type(text_or_path).__name__}")
+    if "\n" not in text_or_path and text_or_path.strip() and os.path.isfile(text_or_path):
+        return Path(text_or_path).read_text()
+    return text_or_path
+
+
+def _parse_header(tokens: list[str], line: int) -> tuple[int, int]:
+    if len(tokens) != 4 or tokens[1] != "cnf":
+        raise DimacsError(line, f"bad header {' '.join(tokens)!r}; expected 'p cnf V C'")
+    try:
+        V, C = int(tokens[2]), int(tokens[3])
+    except ValueError:
+        raise DimacsError(line, f"bad header {' '.join(tokens)!r}; V and C must be integers") from None
+    if V < 0 or C < 0:
+        raise DimacsError(line, f"bad header: V={V} and C={C} must be non-negative")
+    return V, C
+
+
+def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
+    """Parse a DIMACS CNF formula from a string or a file.
+
+    Parameters
+    ----------
+    text_or_path : str or path-like
+        The DIMACS text, or a path to a file holding it.  A ``str`` is read as
+        a path when it has no newline and names an existing file.
+
+    Returns
+    -------
+    CNF
+
+    Raises
+    ------
+    DimacsError
+        (a ``ValueError``) naming the line of the fault: a missing, repeated or
+        malformed ``p cnf V C`` header, a non-integer token, a literal with
+        ``|literal| > V``, a last clause without its final ``0``, or a clause
+        count different from ``C`` (reported at the header's line).
+
+    Examples
+    --------
+    >>> f = read_dimacs("c example\\np cnf 3 2\\n1 -2 0\\n2\\n 3 0\\n")
+    >>> f.num_vars, f.clauses
+    (3, ((1, -2), (2, 3)))
+    >>> try:
+    ...     read_dimacs("p cnf 2 1\\n1 5 0\\n")
+    ... except DimacsError as err:
+    ...     print(err.line, err)
+    2 DIMACS line 2: literal 5 out of range; variables are 1..2
+
+    Notes
+    -----
+    One pass over the tokens, ``O(size of the text)``.
+    """
+    text = _read_text(text_or_path)
+    header: tuple[int, int] | None = None
+    header_line = 0
+    clauses: list[tuple[int, ...]] = []
+    current: list[int] = []
+    current_line = 0
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        tokens = raw.split()
+        if not tokens or tokens[0].startswith("c"):
+            continue
+        if tokens[0] == "%":
+            break
+        if tokens[0] == "p":
+            if header is not None:
+                raise DimacsError(lineno, f"second header; the first is on line {header_line}")
+            header, header_line = _parse_header(tokens, lineno), lineno
+            continue
+        if header is None:
+            raise DimacsError(lineno, "clause before the 'p cnf V C' header")
+        for tok in tokens:
+            try:
+                lit = int(tok)
+            except ValueError:
+                raise DimacsError(lineno, f"expected an integer literal, got {tok!r}") from None
+            if lit == 0:
+                clauses.append(tuple(current))
+                current = []
+            elif abs(lit) > header[0]:
+                raise DimacsError(lineno, f"literal {lit} out of range; variables are 1..{header[0]}")
+            else:
+                if not current:
+                    current_line = lineno
+                current.append(lit)
+    if header is None:
+        raise DimacsError(max(1, len(text.splitlines())), "no 'p cnf V C' header")
+    if current:
+        raise DimacsError(current_line, f"clause {current} is missing its final 0")
+    if len(clauses) != header[1]:
+        raise DimacsError(header_line, f"header declares {header[1]} clauses, found {len(clauses)}")
+    return CNF(header[0], tuple(clauses))
+
+
+def write_dimacs(cnf: CNF, comments: Sequence[str] = ()) -> str:
+    """The DIMACS text of ``cnf``: comment lines, the header, one clause per line.
+
+    Examples
+    --------
+    >>> print(write_dimacs(CNF(2, [(1, -2), (2,)]), comments=["tiny"]), end="")
+    c tiny
+    p cnf 2 2
+    1 -2 0
+    2 0
+    """
+    lines = [f"c {c}" if c else "c" for c in comments]
+    lines.append(f"p cnf {cnf.num_vars} {cnf.num_clauses}")
+    lines += [" ".join([*map(str, clause), "0"]) for clause in cnf.clauses]
+    return "\n".join(lines) + "\n"
+
+
+def _check_kcnf_args(num_vars: int, num_clauses: int, k: int) -> None:
+    if num_vars < 1:
+        raise ValueError(f"num_vars must be >= 1, got {num_vars}")
+    if num_clauses < 0:
+        raise ValueError(f"num_clauses must be >= 0, got {num_clauses}")
+    if not 1 <= k <= num_vars:
+        raise ValueError(f"k must lie in 1..num_vars={num_vars}, got {k}")
+
+
+def _random_clauses(rng: np.random.Generator, num_vars: int, count: int, k: int) -> np.ndarray:
+    """``count`` clauses of ``k`` distinct variables with random signs, as a (count, k) int array."""
+    variables = np.argsort(rng.random((count, num_vars)), axis=1)[:, :k] + 1
+    signs = rng.integers(0, 2, size=(count, k)) * 2 - 1
+    return variables * signs
+
+
+def random_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = None) -> CNF:
+    """The uniform random k-CNF: each clause has ``k`` distinct variables with random signs.
+
+    For k = 3 the satisfiability threshold is at ``num_clauses / num_vars ~ 4.27``.
+
+    Raises
+    ------
+    ValueError
+        If ``num_vars < 1``, ``num_clauses < 0`` or ``k`` is outside ``1..num_vars``.
+
+    Examples
+    --------
+    >>> f = random_kcnf(10, 42, 3, seed=0)
+    >>> f.num_vars, f.num_clauses, {len(c) for c in f.clauses}
+    (10, 42, {3})
+    """
+    _check_kcnf_args(num_vars, num_clauses, k)
+    rng = np.random.default_rng(seed)
+    C = _random_clauses(rng, num_vars, num_clauses, k)
+    return CNF(num_vars, tuple(tuple(int(x) for x in row) for row in C))
+
+
+def planted_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = None) -> tuple[CNF, Assignment]:
+    """A random k-CNF satisfied by a hidden random assignment, and that assignment.
+
+    Clauses are drawn as in :func:`random_kcnf` and those the hidden assignment
+    falsifies are rejected (each is kept with probability ``1 - 2^{-k}``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`random_kcnf`.
+
+    Examples
+    --------
+    >>> f, x = planted_kcnf(12, 80, 3, seed=1)
+    >>> f.satisfies(x)
+    True
+    """
+    _check_kcnf_args(num_vars, num_clauses, k)
+    rng = np.random.default_rng(seed)
+    hidden = rng.integers(0, 2, size=num_vars + 1).astype(bool)
+    kept: list[np.ndarray] = []
+    have = 0
+    while have < num_clauses:
+        C = _random_clauses(rng, num_vars, 2 * (num_clauses - have) + 8, k)
+        ok = np.any(hidden[np.abs(C)] == (C > 0), axis=1)
+        kept.append(C[ok][: num_clauses - have])
+        have += len(kept[-1])
+    C = np.concatenate(kept) if kept else np.zeros((0, k), dtype=int)
+    formula = CNF(num_vars, tuple(tuple(int(x) for x in row) for row in C))
+    return formula, {v: bool(hidden[v]) for v in range(1, num_vars + 1)}
+
+
+def unsatisfiable_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = None) -> CNF:
+    """A random k-CNF made unsatisfiable by a planted contradiction.
+
+    All ``2^k`` sign patterns on one random set of ``k`` variables are included
+    (together they exclude every assignment), and the remaining clauses are
+    uniform random; the clauses are shuffled.
+
+    Raises
+    ------
+    ValueError
+        As :func:`random_kcnf`, or if ``num_clauses < 2**k``.
+
+    Examples
+    --------
+    >>> f = unsatisfiable_kcnf(8, 20, 3, seed=2)
+    >>> solve(f) is None
+    True
+    """
+    _check_kcnf_args(num_vars, num_clauses, k)
+    if num_clauses < 2**k:
+        raise ValueError(f"num_clauses must be >= 2**k = {2**k} to plant a contradiction, got {num_clauses}")
+    rng = np.random.default_rng(seed)
+    core_vars = rng.permutation(num_vars)[:k] + 1
+    patterns = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1) * 2 - 1
+    core = patterns * core_vars
+    C = np.concatenate([core, _random_clauses(rng, num_vars, num_clauses - 2**k, k)])
+    C = C[rng.permutation(len(C))]
+    return CNF(num_vars, tuple(tuple(int(x) for x in row) for row in C))
+
+
+_CHUNK_BITS = 16
+
+
+def models_mask(cnf: CNF, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Boolean mask over assignments ``x in [start, stop)`` (default all ``2^n``): which satisfy ``cnf``.
+
+    Assignment ``x`` (an integer) sets variable ``v`` to bit ``v - 1`` of ``x``.
+    Vectorised: one numpy pass per literal, ``O(2^n * sum of clause lengths)``.
+
+    Examples
+    --------
+    >>> models_mask(CNF(2, [(1, 2)])).tolist()
+    [False, True, True, True]
+    """
+    stop = 2**cnf.num_vars if stop is None else stop
+    x = np.arange(start, stop, dtype=np.int64)
+    bits = [None] + [((x >> (v - 1)) & 1).astype(bool) for v in range(1, cnf.num_vars + 1)]
+    ok = np.ones(len(x), dtype=bool)
+    for clause in cnf.clauses:
+        sat = np.zeros(len(x), dtype=bool)
+        for lit in clause:
+            sat |= bits[lit] if lit > 0 else ~bits[-lit]
+        ok &= sat
+    return ok
+
+
+def _assignment_from_int(x: int, num_vars: int) -> Assignment:
+    return {v: bool((x >> (v - 1)) & 1) for v in range(1, num_vars + 1)}
+
+
+def solve(cnf: CNF) -> Assignment | None:
+    """Brute force: a satisfying assignment ``{variable: bool}``, or ``None`` if unsatisfiable.
+
+    Scans the ``2^n`` assignments in chunks of ``2^16`` with :func:`models_mask`
+    and stops at the first model (the smallest as an integer).
+
+    Examples
+    --------
+    >>> solve(CNF(2, [(1, 2), (-1,)]))
+    {1: False, 2: True}
+    >>> solve(CNF(1, [(1,), (-1,)])) is None
+    True
+
+    Notes
+    -----
+    ``O(2^n * sum of clause lengths)`` time, ``O(2^16 n)`` memory: the baseline
+    that SETH says cannot be beaten by ``2^{delta n}`` for all k.
+    """
+    total = 2**cnf.num_vars
+    for start in range(0, total, 2**_CHUNK_BITS):
+        hits = np.flatnonzero(models_mask(cnf, start, min(total, start + 2**_CHUNK_BITS)))
+        if len(hits):
+            return _assignment_from_int(start + int(hits[0]), cnf.num_vars)
+    return None
+
+
+def count_models(cnf: CNF) -> int:
+    """Brute force: the number of satisfying assignments of ``cnf``.
+
+    Examples
+    --------
+    >>> count_models(CNF(3, [(1, 2)]))
+    6
+    """
+    total = 2**cnf.num_vars
+    return sum(
+        int(models_mask(cnf, s, min(total, s + 2**_CHUNK_BITS)).sum()) for s in range(0, total, 2**_CHUNK_BITS)
+    )
