@@ -573,6 +573,7 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
     """
     A1, A2, A3, E, X, Y = _check_loss(A1, A2, A3, E, X, Y)
     Q, h = A1 @ X, A3 @ Y
+    check_bound(bound, **{"A1 X": Q, "A2": A2})
     P = low_rank_attention(Q, A2, eps, bound)
     c = P.apply(h) - E
     dQ = _vjp_from_operator(P, Q, A2, h, c)[0]
