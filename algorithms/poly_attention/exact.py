@@ -1,0 +1,261 @@
+"""Exact poly-attention: the definition by brute force, and variable elimination.
+
+Definition 2.2 of Chakrabarti, Pitassi & Alman (arXiv 2602.02422), with the
+``1/d`` scaling of SPEC §5: for query position ``l_1``,
+
+    Att^(h)[l_1] = sum_{l_2..l_t} exp(h(l)/d) (V^(2)[l_2] o ... o V^(t)[l_t])
+                   / sum_{l_2..l_t} exp(h(l)/d),
+
+    h(l) = sum_{monomials M} sum_c prod_{j in M} Q^(j)[l_j, c],
+
+one softmax over all ``n^(t-1)`` tuples jointly.  ``d`` is the number of
+columns of the ``Q^(j)``.  Scaling convention: SPEC and the paper (as
+summarised) divide the whole ``h`` by ``d``; the authors' tree-attention code
+divides each edge score by ``2 sqrt(d)`` instead and clamps it to ``[-20, 20]``
+(an implementation choice).  With ``1/d``, ``h = x1x2`` is exactly
+:func:`algorithms.attention.attention` (``exp(Q K^T / d)``) and ``h = x1x2x3``
+is ``tensor_attention(Q, K1, K2, V1, V2)`` of SPEC §3 with ``Q = Q^(1)``,
+``K1 = Q^(2)``, ``K2 = Q^(3)``, ``V1 = V^(2)``, ``V2 = V^(3)``.
+
+Variable elimination (a derivation, not the paper's: papers/poly-attention.md
+§3.4).  Each monomial is a factor ``exp(<...>/d)`` on its variables and each
+value matrix a factor on its variable.  Summing ``x_v`` out joins the factors
+that mention ``v`` into one table over ``{v} + neighbours`` and leaves a factor
+on the neighbours: ``n^(w+1)`` work for an order of induced width ``w``.  Every
+factor is kept as a pair ``(L, M)``: ``L`` the log of its partition sum and
+``M`` (with a value axis) the conditional mean of the value product given the
+remaining variables.  Summing out ``v`` is then a log-sum-exp for ``L`` and a
+softmax-weighted average for ``M``::
+
+    L' = logsumexp_v (sum_i L_i),     M' = sum_v softmax_v(sum_i L_i) prod_i M_i.
+
+No exponential is taken of anything but ``L - max L`` (the row-max rule), every
+``M`` is an average of value products, so nothing overflows or underflows to a
+0/0 whatever the logits; at the end ``Att = prod M`` over the factors left on
+``x_1``.  For a tree this is the paper's leaf-to-root ``O(n^2 d)`` message
+passing (each step a ``n x n`` times ``n x d_v`` product); for Strassen
+attention it is ``n^3`` (the ``n^omega`` of Kozachinskiy et al. needs fast
+matrix multiplication, not used by numpy); for a ``k``-hyperedge ``n^k``.
+
+References
+----------
+.. [1] P. Chakrabarti, T. Pitassi, J. Alman. Poly-attention. arXiv:2602.02422,
+   Def. 2.2, Thms 3.1, 3.4, 3.5.
+.. [2] A. Kozachinskiy et al. Strassen attention. arXiv:2501.19215, Thm 4.1.
+.. [3] R. Dechter. Bucket elimination: a unifying framework for reasoning.
+   Artificial Intelligence 113 (1999) (elimination orders and induced width).
+"""
+
+from __future__ import annotations
+
+import string
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from algorithms._checks import as_matrix, check_same_rows
+
+from .polynomial import AttentionPolynomial, elimination_cost
+
+__all__ = [
+    "check_poly_inputs",
+    "monomial_logits",
+    "poly_attention_bruteforce",
+    "poly_attention_exact",
+    "ExactResult",
+]
+
+_BRUTE_MAX_ENTRIES = 2 * 10**7
+_LETTERS = string.ascii_letters.replace("z", "")  # 'z' is the value axis
+
+
+class ExactResult(NamedTuple):
+    """Output of :func:`poly_attention_exact`."""
+
+    output: np.ndarray
+    """(n, d_v) array ``Att^(h)``."""
+    cost_exponent: int
+    """``w + 1``: the largest table had ``n^(w+1)`` entries (times ``d_v``)."""
+    order: tuple[int, ...]
+    """The elimination order of ``x_2..x_t`` used."""
+
+
+def check_poly_inputs(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence):
+    """Validate ``Xs = [Q^(1)..Q^(t)]`` and ``Vs = [V^(2)..V^(t)]``.
+
+    Returns ``(Xs, Vs)`` as lists of finite float64 arrays.
+
+    Raises
+    ------
+    ValueError
+        ``h`` not an :class:`AttentionPolynomial`; ``len(Xs) != t`` or
+        ``len(Vs) != t - 1``; an array not finite/2-d; row counts differ
+        (all variables range over the same ``n`` positions); the ``Q^(j)``
+        differ in width ``d`` or the ``V^(j)`` in width ``d_v``.
+    """
+    if not isinstance(h, AttentionPolynomial):
+        raise ValueError(f"h must be an AttentionPolynomial, got {type(h).__name__}")
+    if not isinstance(Xs, (list, tuple)) or len(Xs) != h.t:
+        raise ValueError(f"Xs must be a list of t={h.t} matrices Q^(1)..Q^({h.t})")
+    if not isinstance(Vs, (list, tuple)) or len(Vs) != h.t - 1:
+        raise ValueError(f"Vs must be a list of t-1={h.t - 1} matrices V^(2)..V^({h.t})")
+    Xs = [as_matrix(f"Xs[{j}] (Q^({j + 1}))", X) for j, X in enumerate(Xs)]
+    Vs = [as_matrix(f"Vs[{j}] (V^({j + 2}))", V) for j, V in enumerate(Vs)]
+    check_same_rows(**{f"Xs[{j}]": X for j, X in enumerate(Xs)}, **{f"Vs[{j}]": V for j, V in enumerate(Vs)})
+    for name, arrays in (("Xs", Xs), ("Vs", Vs)):
+        widths = {a.shape[1] for a in arrays}
+        if len(widths) != 1:
+            raise ValueError(f"all matrices in {name} must have the same number of columns, got {sorted(widths)}")
+    return Xs, Vs
+
+
+def monomial_logits(h: AttentionPolynomial, Xs: Sequence[np.ndarray], i: int) -> np.ndarray:
+    """The table ``<Q^(a)[l_a], ..., Q^(c)[l_c]> / d`` of monomial ``i``: shape ``(n,) * |M|``."""
+    mono = h.monomials[i]
+    d = Xs[0].shape[1]
+    subs = ",".join(_LETTERS[a] + "z" for a in range(len(mono))) + "->" + _LETTERS[: len(mono)]
+    return np.einsum(subs, *(Xs[j - 1] for j in mono), optimize=True) / d
+
+
+def poly_attention_bruteforce(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence) -> np.ndarray:
+    """Definition 2.2 evaluated on the full ``n^t`` table of ``h`` (tiny ``n`` only).
+
+    The ground truth for tests: one table of every ``h(l)/d``, the row maximum
+    (over ``l_2..l_t``, per query ``l_1``) subtracted before ``exp``, times the
+    table of value products, summed.
+
+    Parameters
+    ----------
+    h : AttentionPolynomial
+    Xs : list of ``t`` arrays (n, d): ``Q^(1)..Q^(t)``
+    Vs : list of ``t - 1`` arrays (n, d_v): ``V^(2)..V^(t)``
+
+    Returns
+    -------
+    (n, d_v) array.
+
+    Raises
+    ------
+    ValueError
+        Bad inputs (see :func:`check_poly_inputs`), or ``n^t d_v`` above 2e7.
+
+    Examples
+    --------
+    >>> from algorithms.poly_attention import self_attention
+    >>> Q = np.zeros((2, 1)); V = np.array([[1.0], [3.0]])
+    >>> poly_attention_bruteforce(self_attention(), [Q, Q], [V])
+    array([[2.],
+           [2.]])
+    """
+    Xs, Vs = check_poly_inputs(h, Xs, Vs)
+    n, t, dv = Xs[0].shape[0], h.t, Vs[0].shape[1]
+    if n**t * dv > _BRUTE_MAX_ENTRIES:
+        raise ValueError(f"n^t d_v = {n}^{t}*{dv} is too large for brute force (limit {_BRUTE_MAX_ENTRIES})")
+    H = np.zeros((n,) * t)
+    for i, mono in enumerate(h.monomials):
+        shape = [n if j in mono else 1 for j in range(1, t + 1)]
+        H = H + monomial_logits(h, Xs, i).reshape(shape)
+    H = H - H.reshape(n, -1).max(axis=1).reshape((n,) + (1,) * (t - 1))
+    W = np.exp(H)
+    P = np.ones((1,) * (t - 1) + (dv,))
+    for j in range(2, t + 1):
+        shape = [1] * (t - 1) + [dv]
+        shape[j - 2] = n
+        P = P * Vs[j - 2].reshape(shape)
+    num = np.tensordot(W, P, axes=(list(range(1, t)), list(range(t - 1))))
+    return num / W.reshape(n, -1).sum(axis=1)[:, None]
+
+
+# --------------------------------------------------------------- elimination
+class _Factor(NamedTuple):
+    scope: tuple[int, ...]  # sorted variables
+    L: np.ndarray  # log partition sum, shape (n,) * len(scope)
+    M: np.ndarray | None  # conditional mean of the value product, (n,) * len(scope) + (d_v,)
+
+
+def _aligned(f: _Factor, union: tuple[int, ...], n: int) -> np.ndarray:
+    return f.L.reshape([n if v in f.scope else 1 for v in union])
+
+
+def _sum_out(v: int, factors: list[_Factor], n: int) -> _Factor:
+    """Join ``factors`` (all mention ``v``) and sum ``v`` out, in the ``(L, M)`` form."""
+    union = tuple(sorted(set().union(*(f.scope for f in factors))))
+    axis = union.index(v)
+    L = sum(_aligned(f, union, n) for f in factors)
+    L = np.broadcast_to(L, (n,) * len(union))
+    top = L.max(axis=axis, keepdims=True)
+    W = np.exp(L - top)
+    S = W.sum(axis=axis, keepdims=True)
+    rest = tuple(u for u in union if u != v)
+    L_new = (top + np.log(S)).squeeze(axis=axis)
+    with_values = [f for f in factors if f.M is not None]
+    if not with_values:
+        return _Factor(rest, L_new, None)
+    letter = {u: _LETTERS[i] for i, u in enumerate(union)}
+    subs = ",".join(
+        ["".join(letter[u] for u in union)] + ["".join(letter[u] for u in f.scope) + "z" for f in with_values]
+    )
+    subs += "->" + "".join(letter[u] for u in rest) + "z"
+    M_new = np.einsum(subs, W / S, *(f.M for f in with_values), optimize=True)
+    return _Factor(rest, L_new, M_new)
+
+
+def poly_attention_exact(
+    h: AttentionPolynomial, Xs: Sequence, Vs: Sequence, order: Sequence[int] | None = None
+) -> ExactResult:
+    """Exact poly-attention by variable elimination, in ``O(n^(w+1) d_v)`` time.
+
+    Parameters
+    ----------
+    h : AttentionPolynomial
+    Xs : list of ``t`` arrays (n, d): ``Q^(1)..Q^(t)`` (``Xs[j-1]`` is ``Q^(j)``)
+    Vs : list of ``t - 1`` arrays (n, d_v): ``V^(2)..V^(t)``
+    order : elimination order of ``2..t``; default :attr:`h.elimination_order`
+        (exhaustively optimal for ``t <= 8``).
+
+    Returns
+    -------
+    ExactResult
+        ``(output, cost_exponent, order)``; ``output`` is (n, d_v).
+
+    Raises
+    ------
+    ValueError
+        Bad inputs (see :func:`check_poly_inputs`) or ``order`` not a
+        permutation of ``2..t``.
+
+    Examples
+    --------
+    >>> from algorithms.poly_attention import path_attention
+    >>> rng = np.random.default_rng(0)
+    >>> h = path_attention(2)  # x1x2 + x2x3
+    >>> Xs = [rng.normal(size=(5, 2)) for _ in range(3)]
+    >>> Vs = [rng.normal(size=(5, 2)) for _ in range(2)]
+    >>> res = poly_attention_exact(h, Xs, Vs)
+    >>> res.cost_exponent
+    2
+    >>> bool(np.allclose(res.output, poly_attention_bruteforce(h, Xs, Vs)))
+    True
+
+    Notes
+    -----
+    Cost: ``n^|M| d`` per monomial table, then per eliminated variable one
+    table of ``n^(|scope|)`` weights and an einsum with the value means,
+    ``O(n^(w+1) d_v)`` in all, ``w + 1 = cost_exponent``.  Trees: ``w = 1``
+    (the paper's Thms 3.1/3.4/3.5, ``O(t n^2 d)``; its ``O(r^3 n^2)`` for the
+    path is not improved on here, just not reproduced: see the package notes).
+    """
+    Xs, Vs = check_poly_inputs(h, Xs, Vs)
+    order = h.elimination_order if order is None else tuple(order)
+    exponent = elimination_cost(h, order)  # also validates the order
+    n = Xs[0].shape[0]
+    factors = [_Factor(m, monomial_logits(h, Xs, i), None) for i, m in enumerate(h.monomials)]
+    factors += [_Factor((j,), np.zeros(n), Vs[j - 2]) for j in range(2, h.t + 1)]
+    for v in order:
+        touching = [f for f in factors if v in f.scope]
+        factors = [f for f in factors if v not in f.scope] + [_sum_out(v, touching, n)]
+    out = np.ones((n, Vs[0].shape[1]))
+    for f in factors:  # scopes are now () or (1,)
+        if f.M is not None:
+            out = out * f.M
+    return ExactResult(out, exponent, order)
