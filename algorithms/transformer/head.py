@@ -1,0 +1,283 @@
+"""One attention head, causal or not, exact or fast: forward and vector-Jacobian product.
+
+For per-head queries, keys and values ``Q, K, V`` (``n x d_h``) and the mask
+``M`` (all ones, or causal ``M_ij = [i >= j]``)::
+
+    S = Q K^T / d_h,   f = D^{-1} (M o exp(S)),   D = diag((M o exp(S)) 1_n),   O = f V.
+
+Given ``dO = dL/dO``, with ``delta_i = <dO_i, O_i>`` (the softmax Jacobian)::
+
+    dS = f o (dO V^T) - diag(delta) f,
+    dQ = dS K / d_h,    dK = dS^T Q / d_h,    dV = f^T dO.
+
+Neither ``f o (dO V^T)`` nor ``dS`` is formed: with ``V_l`` the ``l``-th
+column of ``V``,
+
+    (f o (dO V^T)) K   = sum_l dO_l o f (V_l o K),
+    (f o (dO V^T))^T Q = sum_l V_l o f^T (dO_l o Q),
+
+so the whole VJP needs ``f`` applied to ``d_h (d_h + 1)`` columns and ``f^T``
+to ``d_h (d_h + 2)`` columns.  This is Liang et al.'s low-rank form of the
+Hadamard terms (``f o (G h^T) = (U1 (x) G)(U2 (x) h)^T``, rank ``r d_h``, their
+Lemma I.6 part 2) written column by column; Appendix D of the paper prints
+several of these terms transposed (papers/hardness-and-multilayer.md §2.3),
+the form here is checked against finite differences in the tests.
+
+Exact mode streams blocks of query rows, subtracts the row maximum before
+``exp`` and keeps only the row log-normaliser ``lse`` (``n`` numbers) for the
+backward pass: ``O(n^2 d_h^2)`` time, ``O(block * n)`` memory.
+
+Fast mode replaces ``exp`` by the certified polynomial ``P`` of
+:func:`algorithms.polynomial.exp_approximation` on ``[-B^2, B^2]`` (every
+logit lies there when ``|Q|, |K| <= B`` entrywise), factors
+``P(S) = U1 U2^T`` with :mod:`algorithms.features` (rank ``r = C(d_h+g, g)``)
+and applies ``f~ = D~^{-1} (M o U1 U2^T)`` by the prefix sums of
+:mod:`algorithms.transformer.lowrank`: ``O(n r d_h^2)`` time, no ``n x n``
+matrix.  Since ``P(s) = e^s (1 + err)`` with ``|err| <= eps`` the approximate
+rows are still non-negative and sum to one, and every entry of ``f~`` is
+within a factor ``(1 +- eps)/(1 -+ eps)`` of ``f`` (masking keeps this: it
+removes the same entries from both).  The fast VJP is the exact formula with
+``f~`` in place of ``f`` (the paper's scheme), *not* the derivative of the fast
+forward pass.
+
+References
+----------
+.. [1] Y. Liang, Z. Sha, Z. Shi, Z. Song, Y. Zhou. Multi-layer transformers
+   gradient can be approximated in almost linear time. arXiv:2408.13233,
+   Lemma D.17, App. I (causal), App. K (multi-head).
+.. [2] J. Alman, Z. Song. Fast attention requires bounded entries. NeurIPS 2023,
+   arXiv:2302.13214, Sec. 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from algorithms._checks import as_matrix, check_same_rows
+from algorithms.features import key_features, query_features
+from algorithms.polynomial import ExpApproximation
+from algorithms.transformer.lowrank import lowrank_product
+
+__all__ = ["PolynomialFactors", "HeadCache", "head_forward", "head_vjp"]
+
+
+@dataclass(frozen=True)
+class PolynomialFactors:
+    """Row blocks of ``U1 = phi(Q)``, ``U2 = psi(K)`` with ``U1 U2^T = P(scale Q K^T)``.
+
+    Built on demand, block by block, so the ``(n, r)`` factors are never stored.
+    """
+
+    Q: np.ndarray
+    K: np.ndarray
+    approximation: ExpApproximation
+    scale: float
+
+    @property
+    def n(self) -> int:
+        return self.Q.shape[0]
+
+    @property
+    def rank(self) -> int:
+        """``r = C(d_h + g, g)``."""
+        from algorithms.features import feature_rank
+
+        return feature_rank(self.Q.shape[1], self.approximation.degree)
+
+    def u1(self, start: int, stop: int) -> np.ndarray:
+        return query_features(self.Q[start:stop], self.approximation.coefficients, self.scale)
+
+    def u2(self, start: int, stop: int) -> np.ndarray:
+        return key_features(self.K[start:stop], self.approximation.degree)
+
+
+@dataclass
+class HeadCache:
+    """What :func:`head_vjp` needs from :func:`head_forward`.
+
+    Attributes
+    ----------
+    Q, K, V, O : (n, d_h) arrays
+    normaliser : (n,) array
+        Exact mode: ``lse_i = log sum_j M_ij exp(S_ij)``.  Fast mode: the
+        approximate row sums ``z_i = ((M o U1 U2^T) 1_n)_i``.
+    causal : bool
+    approximation : ExpApproximation or None
+        ``None`` in exact mode.
+    block : int
+    """
+
+    Q: np.ndarray
+    K: np.ndarray
+    V: np.ndarray
+    O: np.ndarray
+    normaliser: np.ndarray
+    causal: bool
+    approximation: ExpApproximation | None
+    block: int
+
+    @property
+    def scale(self) -> float:
+        return 1.0 / self.Q.shape[1]
+
+
+def _exact_pass(Q, K, scale, causal, block, right=None, left=None, lse=None):
+    """One streamed pass over query blocks of ``f``: returns ``(f right, f^T left, lse)``.
+
+    ``lse=None`` computes the log-normalisers (forward pass); otherwise they are reused.
+    """
+    n = Q.shape[0]
+    out_right = None if right is None else np.empty((n, right.shape[1]))
+    out_left = None if left is None else np.zeros((n, left.shape[1]))
+    lse_out = np.empty(n) if lse is None else lse
+    for a in range(0, n, block):
+        b = min(a + block, n)
+        end = b if causal else n  # causal: query i sees keys j <= i < b
+        S = scale * (Q[a:b] @ K[:end].T)
+        if causal:
+            S[:, a:b][np.triu_indices(b - a, 1)] = -np.inf
+        if lse is None:
+            peak = S.max(axis=1, keepdims=True)
+            P = np.exp(S - peak)  # stable: every exponent <= 0
+            total = P.sum(axis=1, keepdims=True)
+            P /= total
+            lse_out[a:b] = (peak + np.log(total)).ravel()
+        else:
+            P = np.exp(S - lse[a:b, None])
+        if right is not None:
+            out_right[a:b] = P @ right[:end]
+        if left is not None:
+            out_left[:end] += P.T @ left[a:b]
+    return out_right, out_left, lse_out
+
+
+def _fast_factors(cache: HeadCache) -> PolynomialFactors:
+    return PolynomialFactors(cache.Q, cache.K, cache.approximation, cache.scale)
+
+
+def head_forward(
+    Q,
+    K,
+    V,
+    *,
+    causal: bool = True,
+    approximation: ExpApproximation | None = None,
+    block: int = 128,
+) -> tuple[np.ndarray, HeadCache]:
+    """``O = D^{-1} (M o exp(Q K^T / d_h)) V``, exactly or by the polynomial method.
+
+    Parameters
+    ----------
+    Q, K, V : (n, d_h) arrays
+    causal : bool
+        Causal mask ``M_ij = [i >= j]``; otherwise no mask.
+    approximation : ExpApproximation or None
+        ``None``: exact.  Otherwise fast, with ``P`` in place of ``exp``; the
+        caller promises that every logit ``<q_i, k_j>/d_h`` lies in
+        ``[approximation.lo, approximation.hi]`` (the transformer checks
+        ``|Q|, |K| <= B`` for ``[-B^2, B^2]``).
+    block : int
+        Rows per block of the streamed computation.
+
+    Returns
+    -------
+    O : (n, d_h) array
+    cache : HeadCache
+
+    Raises
+    ------
+    ValueError
+        If an input is not a finite 2-d array, shapes disagree, or ``block < 1``.
+
+    Examples
+    --------
+    >>> Q = K = np.zeros((3, 2)); V = np.array([[3.0, 0.0], [0.0, 3.0], [0.0, 0.0]])
+    >>> O, _ = head_forward(Q, K, V)      # causal: row i averages V_0..V_i
+    >>> O.tolist()
+    [[3.0, 0.0], [1.5, 1.5], [1.0, 1.0]]
+
+    Notes
+    -----
+    Exact: ``O(n^2 d_h)`` time, ``O(block n)`` memory.  Fast: ``O(n r d_h)``
+    time with ``r = C(d_h + g, g)``, ``O(block r)`` memory.
+    """
+    Q = as_matrix("Q", Q)
+    K = as_matrix("K", K, cols=Q.shape[1])
+    V = as_matrix("V", V)
+    check_same_rows(Q=Q, K=K, V=V)
+    if not (isinstance(block, (int, np.integer)) and block >= 1):
+        raise ValueError(f"block must be a positive integer, got {block!r}")
+    scale = 1.0 / Q.shape[1]
+    if approximation is None:
+        O, _, lse = _exact_pass(Q, K, scale, causal, block, right=V)
+        return O, HeadCache(Q, K, V, O, lse, causal, None, block)
+    factors = PolynomialFactors(Q, K, approximation, scale)
+    ones = np.ones((Q.shape[0], 1))
+    Y = lowrank_product(factors, np.hstack([V, ones]), causal=causal, block=block)
+    z = Y[:, -1]
+    O = Y[:, :-1] / z[:, None]
+    return O, HeadCache(Q, K, V, O, z, causal, approximation, block)
+
+
+def _apply(cache: HeadCache, right: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(f right, f^T left)`` for the head's (exact or approximate) ``f``."""
+    if cache.approximation is None:
+        fr, fl, _ = _exact_pass(
+            cache.Q, cache.K, cache.scale, cache.causal, cache.block, right, left, cache.normaliser
+        )
+        return fr, fl
+    factors = _fast_factors(cache)
+    z = cache.normaliser[:, None]
+    fr = lowrank_product(factors, right, causal=cache.causal, block=cache.block) / z
+    fl = lowrank_product(factors, left / z, causal=cache.causal, transpose=True, block=cache.block)
+    return fr, fl
+
+
+def head_vjp(cache: HeadCache, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dQ, dK, dV)`` for an upstream gradient ``dO = dL/dO`` (module docstring).
+
+    Parameters
+    ----------
+    cache : HeadCache
+        From :func:`head_forward`; the mode (exact or fast) is the forward's.
+    dO : (n, d_h) array
+
+    Returns
+    -------
+    dQ, dK, dV : (n, d_h) arrays
+
+    Raises
+    ------
+    ValueError
+        If ``dO`` is not a finite array of the shape of ``O``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> Q, K, V, dO = (rng.standard_normal((4, 2)) for _ in range(4))
+    >>> O, cache = head_forward(Q, K, V)
+    >>> dQ, dK, dV = head_vjp(cache, dO)
+    >>> bool(np.isclose(dV.sum(), dO.sum()))   # rows of f sum to one
+    True
+
+    Notes
+    -----
+    One pass of ``f`` over ``d_h (d_h + 1)`` columns and one of ``f^T`` over
+    ``d_h (d_h + 2)`` columns: exact ``O(n^2 d_h^2)``, fast ``O(n r d_h^2)``.
+    """
+    Q, K, V, O = cache.Q, cache.K, cache.V, cache.O
+    n, dh = Q.shape
+    dO = as_matrix("dO", dO, rows=n, cols=V.shape[1])
+    dv = V.shape[1]
+    delta = np.einsum("ij,ij->i", dO, O)
+    # right: [K, V_0 o K, ..., V_{dv-1} o K];  left: [dO, delta o Q, dO_0 o Q, ...]
+    right = np.hstack([K, (V[:, :, None] * K[:, None, :]).reshape(n, dv * dh)])
+    left = np.hstack([dO, delta[:, None] * Q, (dO[:, :, None] * Q[:, None, :]).reshape(n, dv * dh)])
+    fr, fl = _apply(cache, right, left)
+    fK, fVK = fr[:, :dh], fr[:, dh:].reshape(n, dv, dh)
+    dV, fdQ, fdOQ = fl[:, :dv], fl[:, dv : dv + dh], fl[:, dv + dh :].reshape(n, dv, dh)
+    dQ = cache.scale * (np.einsum("il,ilk->ik", dO, fVK) - delta[:, None] * fK)
+    dK = cache.scale * (np.einsum("jl,jlk->jk", V, fdOQ) - fdQ)
+    return dQ, dK, dV

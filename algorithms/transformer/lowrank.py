@@ -1,0 +1,200 @@
+"""Masked low-rank products by prefix sums: ``(M o U1 U2^T) H`` without the n x n matrix.
+
+The causal mask ``M`` (``M_ij = 1`` iff ``i >= j``) does not preserve low rank,
+but it commutes with a running sum (Liang, Sha, Shi, Song, Zhou 2024, App. I,
+Lemma I.3 / Algorithm 2; SPEC §4)::
+
+    ((M o U1 U2^T) h)_i = sum_{j <= i} <U1_i, U2_j> h_j = < U1_i, sum_{j <= i} U2_j h_j >,
+
+i.e. ``(M o U1 U2^T) h = sum_t U1[:, t] o cumsum(U2[:, t] o h)``: ``O(n r)`` per
+column of ``H``.  The transposed product ``(M o U1 U2^T)^T H`` runs the same sum
+from the bottom (suffix sums), and without a mask the running sum is replaced by
+one total ``U2^T H``.
+
+Two implementations:
+
+* :func:`masked_lowrank_product` is the formula above, literally (``np.cumsum``
+  over an ``(n, r, k)`` array): the reference, for small inputs.
+* :func:`lowrank_product` is the blocked version that the transformer uses.
+  Rows are cut into blocks of ``b``; the running sum is kept only at block
+  boundaries as an ``r x k`` state ``S = sum_{j < start} U2_j^T H_j`` and the
+  diagonal block is a dense ``b x b`` masked product::
+
+      Y[block] = U1[block] S + (tril(U1[block] U2[block]^T)) H[block],
+      S       += U2[block]^T H[block].
+
+  Cost ``O(n r k + n b (r + k))`` time and ``O(b r + r k)`` memory; the factor
+  rows are asked for one block at a time, so ``U1``, ``U2`` (each ``n x r``)
+  never need to exist in full.  This is the chunked form of causal linear
+  attention (Katharopoulos et al. 2020).
+
+References
+----------
+.. [1] Y. Liang, Z. Sha, Z. Shi, Z. Song, Y. Zhou. Multi-layer transformers
+   gradient can be approximated in almost linear time. arXiv:2408.13233,
+   App. I (Lemma I.3, I.4, I.6).
+.. [2] A. Katharopoulos, A. Vyas, N. Pappas, F. Fleuret. Transformers are RNNs:
+   fast autoregressive transformers with linear attention. ICML 2020,
+   arXiv:2006.16236, Sec. 3.3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from algorithms._checks import as_matrix, check_same_rows
+
+__all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
+
+
+class Factors(Protocol):
+    """Row blocks of the two factors of ``U1 U2^T`` (``n`` rows each)."""
+
+    n: int
+
+    def u1(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of ``U1``."""
+
+    def u2(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of ``U2``."""
+
+
+@dataclass(frozen=True)
+class ArrayFactors:
+    """:class:`Factors` backed by two stored ``(n, r)`` arrays."""
+
+    U1: np.ndarray
+    U2: np.ndarray
+
+    def __post_init__(self) -> None:
+        U1 = as_matrix("U1", self.U1)
+        U2 = as_matrix("U2", self.U2, cols=U1.shape[1])
+        check_same_rows(U1=U1, U2=U2)
+        object.__setattr__(self, "U1", U1)
+        object.__setattr__(self, "U2", U2)
+
+    @property
+    def n(self) -> int:
+        return self.U1.shape[0]
+
+    def u1(self, start: int, stop: int) -> np.ndarray:
+        return self.U1[start:stop]
+
+    def u2(self, start: int, stop: int) -> np.ndarray:
+        return self.U2[start:stop]
+
+
+def masked_lowrank_product(U1, U2, H, *, transpose: bool = False) -> np.ndarray:
+    """``(M o U1 U2^T) H`` (or its transpose times ``H``) by explicit prefix sums.
+
+    Parameters
+    ----------
+    U1, U2 : (n, r) arrays
+    H : (n, k) array
+    transpose : bool
+        If true return ``(M o U1 U2^T)^T H`` (suffix sums).
+
+    Returns
+    -------
+    (n, k) array.
+
+    Raises
+    ------
+    ValueError
+        If an input is not a finite 2-d array, the ranks differ or the row
+        counts differ.
+
+    Examples
+    --------
+    >>> U1 = np.array([[1.0], [2.0], [3.0]]); U2 = np.ones((3, 1)); H = np.ones((3, 1))
+    >>> masked_lowrank_product(U1, U2, H).ravel().tolist()
+    [1.0, 4.0, 9.0]
+
+    Notes
+    -----
+    SPEC §4 verbatim: ``sum_t U1[:, t] o cumsum(U2[:, t] o h)``.  Time
+    ``O(n r k)`` but memory ``O(n r k)`` too; use :func:`lowrank_product` for
+    large inputs.
+    """
+    U1 = as_matrix("U1", U1)
+    U2 = as_matrix("U2", U2, cols=U1.shape[1])
+    H = as_matrix("H", H)
+    check_same_rows(U1=U1, U2=U2, H=H)
+    if transpose:  # (M o U1 U2^T)^T = M^T o U2 U1^T: reverse the rows and it is causal again
+        return masked_lowrank_product(U2[::-1], U1[::-1], H[::-1])[::-1]
+    running = np.cumsum(U2[:, :, None] * H[:, None, :], axis=0)  # (n, r, k)
+    return np.einsum("it,itk->ik", U1, running)
+
+
+def lowrank_product(
+    factors: Factors,
+    H: np.ndarray,
+    *,
+    causal: bool = True,
+    transpose: bool = False,
+    block: int = 64,
+) -> np.ndarray:
+    """``(M o U1 U2^T) H`` in row blocks, never forming an ``n x n`` matrix.
+
+    Parameters
+    ----------
+    factors : Factors
+        Supplies the row blocks ``U1[a:b]``, ``U2[a:b]`` (each ``(b - a, r)``).
+    H : (n, k) array
+    causal : bool
+        Apply the causal mask ``M`` (``M_ij = 1`` iff ``i >= j``); otherwise
+        ``M`` is all ones and the result is ``U1 (U2^T H)``.
+    transpose : bool
+        Return ``(M o U1 U2^T)^T H`` instead.
+    block : int
+        Rows per block ``b``.
+
+    Returns
+    -------
+    (n, k) array.
+
+    Raises
+    ------
+    ValueError
+        If ``H`` is not a finite 2-d array with ``factors.n`` rows, or
+        ``block < 1``.
+
+    Examples
+    --------
+    >>> F = ArrayFactors(np.array([[1.0], [2.0], [3.0]]), np.ones((3, 1)))
+    >>> lowrank_product(F, np.ones((3, 1)), block=2).ravel().tolist()
+    [1.0, 4.0, 9.0]
+    >>> lowrank_product(F, np.ones((3, 1)), transpose=True, block=2).ravel().tolist()
+    [6.0, 5.0, 3.0]
+
+    Notes
+    -----
+    Time ``O(n r k + n b (r + k))``, memory ``O(b r + r k)`` beyond ``H`` and
+    the output (module docstring).  With ``b = 1`` this is exactly the prefix
+    sum of Liang et al., Lemma I.3; larger blocks trade a ``b x b`` dense
+    diagonal block for fewer Python steps.
+    """
+    H = as_matrix("H", H, rows=factors.n)
+    if not (isinstance(block, (int, np.integer)) and block >= 1):
+        raise ValueError(f"block must be a positive integer, got {block!r}")
+    n, k = H.shape
+    starts = list(range(0, n, block))
+    first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)
+    if not causal:
+        state = sum(second(a, min(a + block, n)).T @ H[a : a + block] for a in starts)
+        return np.vstack([first(a, min(a + block, n)) @ state for a in starts])
+    out = np.empty((n, k))
+    state = None
+    for a in reversed(starts) if transpose else starts:
+        b = min(a + block, n)
+        A, B = first(a, b), second(a, b)  # rows of the factor on the output side, the summed side
+        local = A @ B.T
+        local = np.triu(local) if transpose else np.tril(local)
+        # transposed: row j of the output sums i >= j, i.e. the upper triangle of U2 U1^T
+        out[a:b] = local @ H[a:b] if state is None else A @ state + local @ H[a:b]
+        contribution = B.T @ H[a:b]
+        state = contribution if state is None else state + contribution
+    return out

@@ -1,0 +1,302 @@
+"""Parameters of a minimal m-layer transformer and a certified bound on its attention logits.
+
+Layer ``i`` (Liang, Sha, Shi, Song, Zhou 2024, Def. 1.3 with the residual
+connections of their App. J and the heads of App. K) maps ``T_{i-1}`` to ``T_i``::
+
+    Q_l = N(T) W_Q^l,  K_l = N(T) W_K^l,  V_l = N(T) W_V^l   (head l = 1..h, width d_h)
+    Z   = T + [Att_1 | ... | Att_h] W_O,     Att_l = D_l^{-1} (M o exp(Q_l K_l^T / d_h)) V_l
+    T'  = Z + tanh(N(Z) W_1 + b_1) W_2 + b_2
+
+and the model outputs ``T_m W_out``.  ``N`` is the identity, or with
+``layer_norm=True`` the layer norm ``N(z) = (z - mean z) / sqrt(var z + 1e-5)``
+row by row, without learned gain or bias, in front of both sublayers (the
+"pre-LN" transformer; in the paper's ``F = g_m o Attn_m o ... o g_1 o Attn_1 o g_0``
+the norm is the last step of ``g_{i-1}``).  ``tanh`` is the smooth activation:
+being bounded it keeps the a-priori logit bound below simple.
+
+Bounded entries.  The fast mode needs every per-head query and key entry in
+``[-B, B]`` so that every logit ``<q, k>/d_h`` lies in ``[-B^2, B^2]`` (SPEC §1).
+With ``nu(W) = max_j sum_i |W_ij|`` (so ``|x W|_inf <= nu(W) |x|_inf``) and
+``|X|_inf <= x_0``, induction over layers gives (:func:`certified_qk_bounds`),
+without layer norm::
+
+    |Q_l|, |K_l| <= x_{i-1} max(nu(W_Q), nu(W_K)),
+    x_i = x_{i-1} (1 + nu(W_V) nu(W_O)) + nu(W_2) + |b_2|_inf,
+
+because attention rows are convex combinations (exact *and* fast: the
+polynomial weights are positive and normalised), and ``|tanh| <= 1``.  This
+grows geometrically with depth.  With layer norm every row of ``N(T)`` has
+Euclidean norm at most ``sqrt(d)``, so by Cauchy-Schwarz, at every depth,
+
+    |Q_l|, |K_l| <= sqrt(d) max_j ||W_Q[:, j]||_2  (resp. W_K),
+
+which is nearly attained by random weights: use ``layer_norm=True`` for deep
+models with meaningful attention in every layer.
+:func:`init_params` scales each layer's ``W_Q, W_K`` down until this certified
+bound is at most ``B``; the forward pass re-checks the measured entries and
+raises ``ValueError`` when training (or an input) has pushed them above ``B``.
+
+References
+----------
+.. [1] Y. Liang, Z. Sha, Z. Shi, Z. Song, Y. Zhou. Multi-layer transformers
+   gradient can be approximated in almost linear time. arXiv:2408.13233,
+   Def. 1.3, J.1-J.2, K.1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+__all__ = [
+    "TransformerConfig",
+    "LayerParams",
+    "Params",
+    "init_params",
+    "certified_qk_bounds",
+    "flatten",
+    "unflatten",
+    "sgd_step",
+    "reconfigure",
+]
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Shapes and switches of the model.
+
+    Attributes
+    ----------
+    d : int            model width
+    heads : int        ``h``
+    d_head : int       ``d_h`` (queries, keys and values of each head)
+    d_ff : int         hidden width of the MLP
+    layers : int       ``m``
+    d_out : int        output width (regression targets or vocabulary size)
+    causal : bool      causal mask in every attention
+    layer_norm : bool  layer norm in front of the MLP
+    bound : float      ``B``: promised max-norm of every per-head query and key
+    """
+
+    d: int
+    heads: int
+    d_head: int
+    d_ff: int
+    layers: int
+    d_out: int
+    causal: bool = True
+    layer_norm: bool = False
+    bound: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("d", "heads", "d_head", "d_ff", "layers", "d_out"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (np.isfinite(self.bound) and self.bound > 0):
+            raise ValueError(f"bound must be a positive finite number, got {self.bound!r}")
+
+
+@dataclass
+class LayerParams:
+    """Weights of one layer (shapes for width ``d``, ``h`` heads of ``d_h``, MLP ``d_ff``).
+
+    ``W_Q, W_K, W_V``: ``(d, h d_h)`` (head ``l`` is columns ``l d_h:(l+1) d_h``);
+    ``W_O``: ``(h d_h, d)``; ``W_1``: ``(d, d_ff)``; ``b_1``: ``(d_ff,)``;
+    ``W_2``: ``(d_ff, d)``; ``b_2``: ``(d,)``.
+    """
+
+    W_Q: np.ndarray
+    W_K: np.ndarray
+    W_V: np.ndarray
+    W_O: np.ndarray
+    W_1: np.ndarray
+    b_1: np.ndarray
+    W_2: np.ndarray
+    b_2: np.ndarray
+
+
+@dataclass
+class Params:
+    """All weights: ``layers[i]`` for ``i = 0..m-1`` and the read-out ``W_out`` ``(d, d_out)``.
+
+    Gradients are returned in the same structure.
+    """
+
+    config: TransformerConfig
+    layers: list[LayerParams]
+    W_out: np.ndarray
+
+
+def _nu(W: np.ndarray) -> float:
+    """``max_j sum_i |W_ij|``: the operator norm of ``x -> x W`` in the max-norm."""
+    return float(np.abs(W).sum(axis=0).max())
+
+
+def certified_qk_bounds(params: Params, x_max: float = 1.0) -> list[float]:
+    """A-priori bound on ``|Q_l|, |K_l|`` per layer for every input with ``|X|_inf <= x_max``.
+
+    Parameters
+    ----------
+    params : Params
+    x_max : float
+        Bound on the input's entries.
+
+    Returns
+    -------
+    list of float, one per layer (the module docstring's induction).
+
+    Raises
+    ------
+    ValueError
+        If ``x_max`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> cfg = TransformerConfig(d=4, heads=2, d_head=2, d_ff=8, layers=3, d_out=1, bound=1.0)
+    >>> bounds = certified_qk_bounds(init_params(cfg, np.random.default_rng(0)))
+    >>> len(bounds), bool(max(bounds) <= 1.0)
+    (3, True)
+
+    Notes
+    -----
+    Holds for the exact and the fast forward pass alike.  It ignores
+    cancellations and is typically a few times larger than the measured
+    max-norm; the forward pass reports the measured one.
+    """
+    if not (np.isfinite(x_max) and x_max > 0):
+        raise ValueError(f"x_max must be a positive finite number, got {x_max!r}")
+    x, bounds = float(x_max), []
+    for layer in params.layers:
+        if params.config.layer_norm:
+            columns = max(np.linalg.norm(layer.W_Q, axis=0).max(), np.linalg.norm(layer.W_K, axis=0).max())
+            bounds.append(float(np.sqrt(params.config.d) * columns))
+            continue
+        bounds.append(x * max(_nu(layer.W_Q), _nu(layer.W_K)))
+        x = x * (1 + _nu(layer.W_V) * _nu(layer.W_O)) + _nu(layer.W_2) + float(np.abs(layer.b_2).max())
+    return bounds
+
+
+def init_params(
+    config: TransformerConfig, rng: np.random.Generator, x_max: float = 1.0, gain: float = 0.5
+) -> Params:
+    """Gaussian weights, with ``W_Q, W_K`` shrunk so that the certified logit bound holds.
+
+    Parameters
+    ----------
+    config : TransformerConfig
+    rng : numpy.random.Generator
+    x_max : float
+        The inputs will satisfy ``|X|_inf <= x_max``.
+    gain : float
+        Scale of ``W_O`` and ``W_2`` relative to ``1/sqrt(fan_in)`` (keeps the
+        residual stream from growing fast with depth).
+
+    Returns
+    -------
+    Params
+        With ``certified_qk_bounds(params, x_max)[i] <= config.bound`` for
+        every layer ``i``.
+
+    Raises
+    ------
+    ValueError
+        If ``x_max`` or ``gain`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> cfg = TransformerConfig(d=4, heads=2, d_head=2, d_ff=8, layers=2, d_out=3)
+    >>> p = init_params(cfg, np.random.default_rng(0))
+    >>> p.layers[0].W_Q.shape, p.layers[0].W_O.shape, p.W_out.shape
+    ((4, 4), (4, 4), (4, 3))
+
+    Notes
+    -----
+    ``W_Q, W_K, W_V, W_1 ~ N(0, 1/d)``, ``W_O ~ gain N(0, 1/(h d_h))``,
+    ``W_2 ~ gain N(0, 1/d_ff)``, biases zero; then, layer by layer, ``W_Q`` and
+    ``W_K`` are multiplied by ``min(1, B / bound_i)``.
+    """
+    for name, value in (("x_max", x_max), ("gain", gain)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    c = config
+    hd = c.heads * c.d_head
+
+    def gauss(rows, cols, fan_in, factor=1.0):
+        return factor * rng.standard_normal((rows, cols)) / np.sqrt(fan_in)
+
+    layers = []
+    for _ in range(c.layers):
+        layers.append(
+            LayerParams(
+                W_Q=gauss(c.d, hd, c.d),
+                W_K=gauss(c.d, hd, c.d),
+                W_V=gauss(c.d, hd, c.d),
+                W_O=gauss(hd, c.d, hd, gain),
+                W_1=gauss(c.d, c.d_ff, c.d),
+                b_1=np.zeros(c.d_ff),
+                W_2=gauss(c.d_ff, c.d, c.d_ff, gain),
+                b_2=np.zeros(c.d),
+            )
+        )
+    params = Params(c, layers, gauss(c.d, c.d_out, c.d))
+    # Shrinking W_Q, W_K of layer i does not change the bounds of later layers.
+    for layer, bound in zip(params.layers, certified_qk_bounds(params, x_max)):
+        shrink = min(1.0, c.bound / bound)
+        layer.W_Q *= shrink
+        layer.W_K *= shrink
+    return params
+
+
+def flatten(params: Params) -> np.ndarray:
+    """All weights as one vector (layer by layer, fields in order, then ``W_out``)."""
+    parts = [getattr(layer, f.name).ravel() for layer in params.layers for f in fields(LayerParams)]
+    return np.concatenate(parts + [params.W_out.ravel()])
+
+
+def unflatten(vector: np.ndarray, like: Params) -> Params:
+    """Inverse of :func:`flatten`, with the shapes of ``like``.
+
+    Raises
+    ------
+    ValueError
+        If ``vector`` does not have exactly as many entries as ``like``.
+    """
+    vector = np.asarray(vector, dtype=float)
+    if vector.shape != (flatten(like).size,):
+        raise ValueError(f"vector must have shape ({flatten(like).size},), got {vector.shape}")
+    pos, layers = 0, []
+    for layer in like.layers:
+        values = {}
+        for f in fields(LayerParams):
+            shape = getattr(layer, f.name).shape
+            size = int(np.prod(shape))
+            values[f.name] = vector[pos : pos + size].reshape(shape).copy()
+            pos += size
+        layers.append(LayerParams(**values))
+    return Params(like.config, layers, vector[pos:].reshape(like.W_out.shape).copy())
+
+
+def sgd_step(params: Params, grads: Params, lr: float) -> Params:
+    """``params - lr * grads`` (a new :class:`Params`).
+
+    Raises
+    ------
+    ValueError
+        If ``lr`` is not a positive finite number.
+    """
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    return unflatten(flatten(params) - lr * flatten(grads), params)
+
+
+def reconfigure(params: Params, **changes) -> Params:
+    """The same weights under a config with ``changes`` (e.g. another ``bound`` or ``causal``).
+
+    Raises
+    ------
+    ValueError
+        If the new config is invalid (see :class:`TransformerConfig`).
+    """
+    return Params(replace(params.config, **changes), params.layers, params.W_out)

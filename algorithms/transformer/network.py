@@ -1,0 +1,383 @@
+"""Forward and backward pass of the m-layer transformer, exact or fast (one switch).
+
+``forward(params, X, mode=...)`` runs the model of :mod:`.model` and keeps what
+the backward pass needs; ``backward(params, cache, dY)`` returns the gradient
+of every weight (and of the input) by the chain rule written out layer by
+layer, top to bottom, as in Liang, Sha, Shi, Song, Zhou 2024, Algorithm 1
+(MultiGrad / SingleGrad):
+
+* read-out and loss: ``dT_m = dY W_out^T``, ``dW_out = T_m^T dY``;
+* MLP with residual: ``dZ = dT' + N'(Z)^T [((dT' W_2^T) o tanh'(H_1)) W_1^T]``;
+* attention with residual: ``dT = dZ + N'(T)^T sum_l (dQ_l W_Q^l^T + dK_l W_K^l^T + dV_l W_V^l^T)``,
+  with the head VJPs of :mod:`.head`, and ``dW_Q^l = N(T)^T dQ_l`` etc.
+  (``N`` is the layer norm, or the identity when ``config.layer_norm`` is off.)
+
+``mode="exact"`` streams exact softmax attention (``O(n^2)`` per head);
+``mode="fast"`` replaces every attention matrix, in the forward *and* the
+backward pass, by its polynomial-method low-rank approximation with certified
+relative entry error ``eps`` on ``[-B^2, B^2]`` and applies the causal mask by
+prefix sums (``O(n r d_h^2)`` per head, ``r = C(d_h + g, g)``).  Everything
+outside attention is exact and ``O(n d d_ff)``.
+
+Fast mode checks that every per-head query and key entry is at most the
+configured ``B`` and raises ``ValueError`` naming layer and head otherwise:
+past ``B`` the polynomial is outside its certified interval and its error is
+unbounded.  Both modes record the measured max-norms in ``cache.qk_norms``.
+
+References
+----------
+.. [1] Y. Liang, Z. Sha, Z. Shi, Z. Song, Y. Zhou. Multi-layer transformers
+   gradient can be approximated in almost linear time. arXiv:2408.13233,
+   Algorithm 1, Lemmas H.2-H.4, J.3, K.2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from algorithms._checks import as_matrix, check_eps
+from algorithms.polynomial import ExpApproximation, exp_approximation
+from algorithms.transformer.head import HeadCache, head_forward, head_vjp
+from algorithms.transformer.model import LayerParams, Params
+
+__all__ = [
+    "ForwardCache",
+    "forward",
+    "backward",
+    "mse_loss",
+    "cross_entropy_loss",
+    "loss_and_grad",
+    "attention_approximation",
+]
+
+_LN_EPS = 1e-5
+
+
+@dataclass
+class _LayerCache:
+    T: np.ndarray
+    A: np.ndarray  # attention input N(T)
+    inv_std_A: np.ndarray | None
+    heads: list[HeadCache]
+    O: np.ndarray  # concatenated head outputs (n, h d_h)
+    U: np.ndarray  # MLP input N(Z)
+    inv_std: np.ndarray | None  # layer norm 1/sqrt(var + eps), (n, 1)
+    H1: np.ndarray
+    G1: np.ndarray
+
+
+@dataclass
+class ForwardCache:
+    """What :func:`backward` needs.
+
+    Attributes
+    ----------
+    X : (n, d) input
+    layers : per-layer intermediate values
+    T_final : (n, d) last hidden state ``T_m``
+    approximation : ExpApproximation or None (exact mode)
+    qk_norms : list of lists: ``qk_norms[i][l] = max(|Q_l|_inf, |K_l|_inf)`` in layer ``i``
+    """
+
+    X: np.ndarray
+    layers: list[_LayerCache]
+    T_final: np.ndarray
+    approximation: ExpApproximation | None
+    qk_norms: list[list[float]] = field(default_factory=list)
+
+
+def attention_approximation(bound: float, eps: float) -> ExpApproximation:
+    """The certified ``P ~ exp`` on ``[-B^2, B^2]`` that fast mode uses.
+
+    Parameters
+    ----------
+    bound : float
+        ``B``, the promised max-norm of per-head queries and keys.
+    eps : float
+        Relative error of every attention entry, in ``(0, 1)``.
+
+    Returns
+    -------
+    ExpApproximation
+
+    Raises
+    ------
+    ValueError
+        If ``eps`` is outside ``(0, 1)``, ``bound`` is not positive, or no
+        float64 polynomial reaches ``eps`` on that interval.
+
+    Examples
+    --------
+    >>> attention_approximation(1.0, 1e-6).degree
+    7
+    """
+    check_eps(eps)
+    if not (np.isfinite(bound) and bound > 0):
+        raise ValueError(f"bound must be a positive finite number, got {bound!r}")
+    return exp_approximation(-bound * bound, bound * bound, eps)
+
+
+def _layer_norm(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    centred = Z - Z.mean(axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt((centred**2).mean(axis=1, keepdims=True) + _LN_EPS)
+    return centred * inv_std, inv_std
+
+
+def _layer_norm_vjp(U: np.ndarray, inv_std: np.ndarray, dU: np.ndarray) -> np.ndarray:
+    """``dZ`` for ``U = N(Z)``: ``inv_std (dU - mean(dU) - U mean(dU o U))`` row by row."""
+    return inv_std * (
+        dU - dU.mean(axis=1, keepdims=True) - U * (dU * U).mean(axis=1, keepdims=True)
+    )
+
+
+def _check_bound(name: str, A: np.ndarray, bound: float) -> float:
+    value = float(np.max(np.abs(A)))
+    if value > bound:
+        raise ValueError(
+            f"{name} has an entry of absolute value {value:.6g} above the configured bound "
+            f"B={bound:g}: its logits may leave [-B^2, B^2], where fast mode's polynomial is "
+            f"certified (use mode='exact', a larger config.bound, or smaller inputs/weights)"
+        )
+    return value
+
+
+def _layer_forward(layer, T, config, approximation, block):
+    c, dh = config, config.d_head
+    A, inv_std_A = _layer_norm(T) if c.layer_norm else (T, None)
+    Qall, Kall, Vall = A @ layer.W_Q, A @ layer.W_K, A @ layer.W_V
+    heads, outs, norms = [], [], []
+    for l in range(c.heads):
+        cols = slice(l * dh, (l + 1) * dh)
+        Q, K, V = Qall[:, cols], Kall[:, cols], Vall[:, cols]
+        if approximation is not None:
+            q_norm = _check_bound(f"queries of head {l + 1}", Q, c.bound)
+            norms.append(max(q_norm, _check_bound(f"keys of head {l + 1}", K, c.bound)))
+        else:
+            norms.append(float(max(np.abs(Q).max(), np.abs(K).max())))
+        O, hc = head_forward(Q, K, V, causal=c.causal, approximation=approximation, block=block)
+        heads.append(hc)
+        outs.append(O)
+    O = np.hstack(outs)
+    Z = T + O @ layer.W_O
+    U, inv_std = _layer_norm(Z) if c.layer_norm else (Z, None)
+    H1 = U @ layer.W_1 + layer.b_1
+    G1 = np.tanh(H1)
+    T_next = Z + G1 @ layer.W_2 + layer.b_2
+    return T_next, _LayerCache(T, A, inv_std_A, heads, O, U, inv_std, H1, G1), norms
+
+
+def forward(
+    params: Params, X, *, mode: str = "exact", eps: float = 1e-6, block: int = 128
+) -> tuple[np.ndarray, ForwardCache]:
+    """Run the model: ``Y = T_m W_out``.
+
+    Parameters
+    ----------
+    params : Params
+    X : (n, d) array
+        Input sequence (already embedded).
+    mode : {"exact", "fast"}
+    eps : float
+        Fast mode: certified relative error of every attention entry.
+    block : int
+        Rows per block in the streamed attention.
+
+    Returns
+    -------
+    Y : (n, d_out) array
+    cache : ForwardCache
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a finite ``(n, d)`` array, ``mode`` is unknown,
+        ``eps`` is outside ``(0, 1)``, or (fast mode) a per-head query or key
+        entry exceeds ``config.bound`` (the message names layer and head).
+
+    Examples
+    --------
+    >>> from algorithms.transformer.model import TransformerConfig, init_params
+    >>> cfg = TransformerConfig(d=4, heads=2, d_head=2, d_ff=8, layers=2, d_out=1)
+    >>> p = init_params(cfg, np.random.default_rng(0))
+    >>> X = np.random.default_rng(1).uniform(-1, 1, (16, 4))
+    >>> Y, _ = forward(p, X); Yf, _ = forward(p, X, mode="fast", eps=1e-8)
+    >>> bool(np.abs(Y - Yf).max() < 1e-7)
+    True
+
+    Notes
+    -----
+    Exact ``O(m h n^2 d_h)``; fast ``O(m h n r d_h)``; plus ``O(m n d d_ff)``.
+    """
+    c = params.config
+    X = as_matrix("X", X, cols=c.d)
+    if mode not in ("exact", "fast"):
+        raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
+    approximation = attention_approximation(c.bound, eps) if mode == "fast" else None
+    T, layers, norms = X, [], []
+    for i, layer in enumerate(params.layers):
+        try:
+            T, cache, layer_norms = _layer_forward(layer, T, c, approximation, block)
+        except ValueError as exc:
+            raise ValueError(f"layer {i + 1}: {exc}") from None
+        layers.append(cache)
+        norms.append(layer_norms)
+    return T @ params.W_out, ForwardCache(X, layers, T, approximation, norms)
+
+
+def _layer_backward(layer: LayerParams, cache: _LayerCache, dT_next, config):
+    dh = config.d_head
+    # MLP branch: T' = Z + tanh(U W_1 + b_1) W_2 + b_2
+    dW_2, db_2 = cache.G1.T @ dT_next, dT_next.sum(axis=0)
+    dH1 = (dT_next @ layer.W_2.T) * (1.0 - cache.G1**2)
+    dW_1, db_1 = cache.U.T @ dH1, dH1.sum(axis=0)
+    dU = dH1 @ layer.W_1.T
+    dZ = dT_next + (_layer_norm_vjp(cache.U, cache.inv_std, dU) if config.layer_norm else dU)
+    # attention branch: Z = T + O W_O
+    dW_O = cache.O.T @ dZ
+    dO = dZ @ layer.W_O.T
+    dQall, dKall, dVall = (np.empty_like(dO) for _ in range(3))
+    for l, hc in enumerate(cache.heads):
+        cols = slice(l * dh, (l + 1) * dh)
+        dQall[:, cols], dKall[:, cols], dVall[:, cols] = head_vjp(hc, dO[:, cols])
+    A = cache.A
+    dA = dQall @ layer.W_Q.T + dKall @ layer.W_K.T + dVall @ layer.W_V.T
+    dT = dZ + (_layer_norm_vjp(A, cache.inv_std_A, dA) if config.layer_norm else dA)
+    grads = LayerParams(A.T @ dQall, A.T @ dKall, A.T @ dVall, dW_O, dW_1, db_1, dW_2, db_2)
+    return dT, grads
+
+
+def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarray]:
+    """Gradients of every weight and of the input, given ``dY = dL/dY``.
+
+    Parameters
+    ----------
+    params : Params
+    cache : ForwardCache
+        From :func:`forward`; its mode (exact or fast) is used throughout.
+    dY : (n, d_out) array
+
+    Returns
+    -------
+    grads : Params
+        Same structure as ``params``.
+    dX : (n, d) array
+
+    Raises
+    ------
+    ValueError
+        If ``dY`` is not a finite ``(n, d_out)`` array.
+
+    Examples
+    --------
+    >>> from algorithms.transformer.model import TransformerConfig, init_params
+    >>> cfg = TransformerConfig(d=4, heads=2, d_head=2, d_ff=8, layers=2, d_out=1)
+    >>> p = init_params(cfg, np.random.default_rng(0))
+    >>> Y, cache = forward(p, np.ones((5, 4)))
+    >>> grads, dX = backward(p, cache, np.ones_like(Y))
+    >>> grads.layers[1].W_Q.shape, dX.shape
+    ((4, 4), (5, 4))
+
+    Notes
+    -----
+    Same cost as :func:`forward` up to a factor ``d_h + 2`` in attention.
+    """
+    n = cache.X.shape[0]
+    dY = as_matrix("dY", dY, rows=n, cols=params.config.d_out)
+    dW_out = cache.T_final.T @ dY
+    dT = dY @ params.W_out.T
+    grads: list[LayerParams] = []
+    for layer, layer_cache in zip(reversed(params.layers), reversed(cache.layers)):
+        dT, g = _layer_backward(layer, layer_cache, dT, params.config)
+        grads.append(g)
+    return Params(params.config, grads[::-1], dW_out), dT
+
+
+def mse_loss(Y, target) -> tuple[float, np.ndarray]:
+    """``L = (1/2n) ||Y - target||_F^2`` and ``dL/dY``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are not finite or their shapes differ.
+
+    Examples
+    --------
+    >>> mse_loss(np.array([[1.0], [3.0]]), np.zeros((2, 1)))[0]
+    2.5
+    """
+    Y = as_matrix("Y", Y)
+    target = as_matrix("target", target, rows=Y.shape[0], cols=Y.shape[1])
+    diff = Y - target
+    n = Y.shape[0]
+    return float(0.5 * np.sum(diff**2) / n), diff / n
+
+
+def cross_entropy_loss(Y, labels) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``softmax(Y_i)`` against integer ``labels`` and ``dL/dY``.
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` is not finite 2-d, or ``labels`` is not an integer vector of
+        length ``n`` with entries in ``[0, d_out)``.
+
+    Examples
+    --------
+    >>> round(cross_entropy_loss(np.zeros((2, 4)), np.array([0, 3]))[0], 6)  # log 4
+    1.386294
+    """
+    Y = as_matrix("Y", Y)
+    labels = np.asarray(labels)
+    n, k = Y.shape
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be an integer vector of length {n}, got {labels.dtype} {labels.shape}")
+    if labels.min() < 0 or labels.max() >= k:
+        raise ValueError(f"labels must lie in [0, {k}), got range [{labels.min()}, {labels.max()}]")
+    shifted = Y - Y.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dY = np.exp(log_p)
+    dY[np.arange(n), labels] -= 1.0
+    return float(-log_p[np.arange(n), labels].mean()), dY / n
+
+
+_LOSSES = {"mse": mse_loss, "cross_entropy": cross_entropy_loss}
+
+
+def loss_and_grad(
+    params: Params, X, target, *, loss: str = "mse", mode: str = "exact", eps: float = 1e-6, block: int = 128
+) -> tuple[float, Params]:
+    """Loss value and the gradient of every weight (forward then backward).
+
+    Parameters
+    ----------
+    params, X, mode, eps, block : as in :func:`forward`
+    target : (n, d_out) array for ``"mse"``; integer labels ``(n,)`` for ``"cross_entropy"``
+    loss : {"mse", "cross_entropy"}
+
+    Returns
+    -------
+    value : float
+    grads : Params
+
+    Raises
+    ------
+    ValueError
+        If ``loss`` is unknown, or as :func:`forward` and the loss functions.
+
+    Examples
+    --------
+    >>> from algorithms.transformer.model import TransformerConfig, init_params
+    >>> cfg = TransformerConfig(d=4, heads=2, d_head=2, d_ff=8, layers=1, d_out=3)
+    >>> p = init_params(cfg, np.random.default_rng(0))
+    >>> value, g = loss_and_grad(p, np.ones((5, 4)), np.zeros(5, dtype=int), loss="cross_entropy")
+    >>> g.W_out.shape
+    (4, 3)
+    """
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {loss!r}")
+    Y, cache = forward(params, X, mode=mode, eps=eps, block=block)
+    value, dY = _LOSSES[loss](Y, target)
+    grads, _ = backward(params, cache, dY)
+    return value, grads
