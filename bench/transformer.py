@@ -1,0 +1,161 @@
+"""Multi-layer transformer gradients: exact vs fast time, and fast-gradient error vs depth.
+
+Reproduces the two measurements of issue 7 (Liang, Sha, Shi, Song, Zhou,
+arXiv 2408.13233):
+
+1. Time of one full gradient (forward + backward, every weight) of a 4-layer,
+   2-head, d_h = 4, causal, pre-layer-norm transformer with per-head queries
+   and keys bounded by B = 1 (certified at initialisation), exact vs fast
+   (eps = 1e-6), for n = 2^10 ... 2^16, both measured side by side in one run.
+   Exact points are skipped once their predicted time (quadratic extrapolation
+   of the last measured one) passes --exact-limit seconds.  Prints ratios, the
+   log-log slopes and the crossover.
+2. Fast-gradient error per layer and against depth m = 1 ... 8 (n = 256), next
+   to the paper's bound with every poly(n) set to 1
+   (:func:`algorithms.transformer.paper_depth_bound`).
+
+Run ``OMP_NUM_THREADS=1 python bench/transformer.py`` (``--quick`` for a smoke
+run in a few seconds; ``--plot FILE.png`` to save the timing plot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from algorithms.features import feature_rank
+from algorithms.transformer import (
+    TransformerConfig,
+    attention_approximation,
+    gradient_errors,
+    init_params,
+    loss_and_grad,
+    paper_depth_bound,
+)
+
+
+def config(layers: int) -> TransformerConfig:
+    return TransformerConfig(
+        d=8, heads=2, d_head=4, d_ff=16, layers=layers, d_out=8, causal=True, layer_norm=True, bound=1.0
+    )
+
+
+def gradient_time(params, X, mode: str, eps: float, repeats: int) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loss_and_grad(params, X, X, mode=mode, eps=eps, block=64 if mode == "fast" else 128)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def slope(ns, ts) -> float:
+    return float(np.polyfit(np.log2(ns), np.log2(ts), 1)[0])
+
+
+def timing(ns, eps: float, exact_limit: float, plot: str | None) -> None:
+    cfg = config(4)
+    params = init_params(cfg, np.random.default_rng(0))
+    approx = attention_approximation(cfg.bound, eps)
+    r = feature_rank(cfg.d_head, approx.degree)
+    print(
+        f"## Gradient time: m={cfg.layers} layers, h={cfg.heads} heads, d_h={cfg.d_head}, causal, "
+        f"B={cfg.bound}, eps={eps:g} (degree g={approx.degree}, rank r={r})"
+    )
+    print(f"{'n':>7} {'exact s':>9} {'fast s':>9} {'exact/fast':>11}")
+    rows, last_exact = [], None
+    for n in ns:
+        X = np.random.default_rng(n).uniform(-1, 1, (n, cfg.d))
+        repeats = 3 if n <= 4096 else 1
+        fast = gradient_time(params, X, "fast", eps, repeats)
+        exact = None
+        if last_exact is None or last_exact[1] * (n / last_exact[0]) ** 2 <= exact_limit:
+            exact = gradient_time(params, X, "exact", eps, repeats)
+            last_exact = (n, exact)
+        rows.append((n, exact, fast))
+        ratio = f"{exact / fast:11.2f}" if exact else f"{'-':>11}"
+        print(f"{n:7d} {exact if exact else float('nan'):9.3f} {fast:9.3f} {ratio}", flush=True)
+    ns_all = [n for n, _, _ in rows]
+    fast_t = [f for _, _, f in rows]
+    measured = [(n, e, f) for n, e, f in rows if e is not None]
+    print(f"log-log slope, fast  (n={ns_all[0]}..{ns_all[-1]}): {slope(ns_all, fast_t):.3f}")
+    if len(ns_all) >= 3:
+        upper = ns_all[len(ns_all) // 2 :]
+        print(f"log-log slope, fast  (n={upper[0]}..{upper[-1]}): {slope(upper, fast_t[len(ns_all) // 2:]):.3f}")
+    if len(measured) >= 2:
+        print(
+            f"log-log slope, exact (n={measured[0][0]}..{measured[-1][0]}): "
+            f"{slope([m[0] for m in measured], [m[1] for m in measured]):.3f}"
+        )
+    faster = [n for n, e, f in measured if f < e]
+    print(f"crossover: fast is faster from n = {faster[0] if faster else 'none measured'}"
+          f" (smallest measured n where fast < exact)")
+    n_big, e_big, f_big = measured[-1]
+    print(f"speed-up at the largest exact point n={n_big}: {e_big / f_big:.1f}x")
+    if ns_all[-1] > n_big:
+        predicted = e_big * (ns_all[-1] / n_big) ** 2
+        print(
+            f"speed-up at n={ns_all[-1]} against exact extrapolated as n^2 from n={n_big}: "
+            f"{predicted / fast_t[-1]:.0f}x (exact ~{predicted:.0f} s, not run)"
+        )
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.loglog([m[0] for m in measured], [m[1] for m in measured], "o-", label="exact", base=2)
+        ax.loglog(ns_all, fast_t, "s-", label=f"fast (eps={eps:g}, r={r})", base=2)
+        ax.set_xlabel("n")
+        ax.set_ylabel("seconds per gradient")
+        ax.set_title("4-layer causal transformer, full gradient")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(plot, dpi=120)
+        print(f"plot written to {plot}")
+
+
+def depth(depths, n: int, eps: float, seeds: int) -> None:
+    print(f"\n## Fast-gradient error vs depth: n={n}, eps={eps:g}, h=2, d_h=4, causal, pre-LN, B=1, {seeds} seeds")
+    print("max |g~ - g| over each layer's weights (max over seeds); relative = / max |g| of that layer")
+    print(f"{'m':>3} {'max abs err':>12} {'max rel err':>12} {'paper bound':>12}  per-layer abs err (layer 1 .. m)")
+    worst = []
+    for m in depths:
+        absolute, relative = np.zeros(m), np.zeros(m)
+        for seed in range(seeds):
+            params = init_params(config(m), np.random.default_rng(100 + seed))
+            X = np.random.default_rng(200 + seed).uniform(-1, 1, (n, 8))
+            out = gradient_errors(params, X, X, eps=eps)
+            absolute = np.maximum(absolute, out["absolute"])
+            relative = np.maximum(relative, out["relative"])
+        bound = paper_depth_bound(eps, n, 8, 4, 2, m)
+        worst.append(absolute.max())
+        per_layer = " ".join(f"{a:.1e}" for a in absolute)
+        print(f"{m:3d} {absolute.max():12.2e} {relative.max():12.2e} {bound:12.2e}  {per_layer}", flush=True)
+    if len(depths) >= 2:
+        factor = float(np.exp(np.polyfit(depths, np.log(worst), 1)[0]))
+        kappa = (n * 8 + 1) * 2 * n**2 * 8 * 4
+        print(f"measured growth of the max error per added layer (geometric fit): x{factor:.2f}; "
+              f"the paper's per-layer factor with poly(n)=1: x{kappa:.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    parser.add_argument("--eps", type=float, default=1e-6)
+    parser.add_argument("--exact-limit", type=float, default=60.0, help="skip exact points predicted above this (s)")
+    parser.add_argument("--plot", default=None, help="save the timing plot to this PNG file")
+    args = parser.parse_args()
+    if args.quick:
+        timing([2**8, 2**9, 2**10, 2**11], args.eps, args.exact_limit, args.plot)
+        depth([1, 2, 3], 64, args.eps, 1)
+    else:
+        timing([2**k for k in range(10, 17)], args.eps, args.exact_limit, args.plot)
+        depth(list(range(1, 9)), 256, args.eps, 3)
+
+
+if __name__ == "__main__":
+    main()
