@@ -409,20 +409,26 @@ def _row_kron(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return (X[:, :, None] * Y[:, None, :]).reshape(X.shape[0], -1)
 
 
-def _vjp_from_operator(P: LowRankAttention, Q, K, V, dO):
-    d, dv = Q.shape[1], V.shape[1]
-    n = Q.shape[0]
-    # One application of P~ to [V, V (x) K, K]: O, the masked product and P~ K.
+def _left_products(P: LowRankAttention, V: np.ndarray, K: np.ndarray):
+    """One application of ``P~`` to ``[V, V (x) K, K]``: ``O``, ``P~ (V (x) K)``, ``P~ K``."""
+    n, dv, d = P.Q.shape[0], V.shape[1], K.shape[1]
     left = P.matmul(np.hstack([V, _row_kron(V, K), K]))
-    O, VK, PK = left[:, :dv], left[:, dv : dv + dv * d].reshape(n, dv, d), left[:, dv + dv * d :]
+    return left[:, :dv], left[:, dv : dv + dv * d].reshape(n, dv, d), left[:, dv + dv * d :]
+
+
+def _dq(dO: np.ndarray, O: np.ndarray, VK: np.ndarray, PK: np.ndarray) -> np.ndarray:
+    """``dQ = [(P o (dO V^T)) K - delta o (P K)] / d`` from the left products."""
     delta = np.einsum("ij,ij->i", dO, O)
-    dQ = (np.einsum("il,ilm->im", dO, VK) - delta[:, None] * PK) / d
-    # One application of P~^T to [dO, dO (x) Q, delta Q].
+    return (np.einsum("il,ilm->im", dO, VK) - delta[:, None] * PK) / PK.shape[1]
+
+
+def _dk_dv(P: LowRankAttention, Q, V, dO, O):
+    """``dK = [V-contracted P~^T (dO (x) Q) - P~^T (delta o Q)] / d`` and ``dV = P~^T dO``."""
+    dv, d = V.shape[1], Q.shape[1]
+    delta = np.einsum("ij,ij->i", dO, O)
     right = P.rmatmul(np.hstack([dO, _row_kron(dO, Q), delta[:, None] * Q]))
-    dV = right[:, :dv]
-    dOQ = right[:, dv : dv + dv * d].reshape(K.shape[0], dv, d)
-    dK = (np.einsum("jl,jlm->jm", V, dOQ) - right[:, dv + dv * d :]) / d
-    return dQ, dK, dV, O
+    dOQ = right[:, dv : dv + dv * d].reshape(-1, dv, d)
+    return (np.einsum("jl,jlm->jm", V, dOQ) - right[:, dv + dv * d :]) / d, right[:, :dv]
 
 
 def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):
@@ -452,7 +458,9 @@ def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = Non
     """
     Q, K, V, dO = _check_vjp(Q, K, V, dO)
     P = low_rank_attention(Q, K, eps, bound)
-    return _vjp_from_operator(P, Q, K, V, dO)[:3]
+    O, VK, PK = _left_products(P, V, K)
+    dK, dV = _dk_dv(P, Q, V, dO, O)
+    return _dq(dO, O, VK, PK), dK, dV
 
 
 def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):
@@ -575,9 +583,8 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
     Q, h = A1 @ X, A3 @ Y
     check_bound(bound, **{"A1 X": Q, "A2": A2})
     P = low_rank_attention(Q, A2, eps, bound)
-    c = P.apply(h) - E
-    dQ = _vjp_from_operator(P, Q, A2, h, c)[0]
-    return A1.T @ dQ
+    O, VK, PK = _left_products(P, h, A2)  # f h, f (h (x) A2), f A2: one pass, O(n r d^2)
+    return A1.T @ _dq(O - E, O, VK, PK)
 
 
 def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound=None):

@@ -98,10 +98,13 @@ def monomial_exponents(d: int, g: int) -> np.ndarray:
 
 def multinomial_weights(d: int, g: int) -> np.ndarray:
     """``|alpha|! / alpha!`` for every multi-index, in :func:`monomial_exponents` order."""
+    return _multinomial_weights(d, g).copy()
+
+
+@lru_cache(maxsize=64)
+def _multinomial_weights(d: int, g: int) -> np.ndarray:
     exps = monomial_exponents(d, g)
-    return np.array(
-        [factorial(int(e.sum())) / np.prod([factorial(int(x)) for x in e]) for e in exps]
-    )
+    return np.array([factorial(int(e.sum())) / np.prod([factorial(int(x)) for x in e]) for e in exps])
 
 
 def monomials(X: np.ndarray, g: int) -> np.ndarray:
@@ -138,7 +141,7 @@ def monomials(X: np.ndarray, g: int) -> np.ndarray:
 def _query_weights(d: int, coefficients: np.ndarray, scale: float) -> np.ndarray:
     g = len(coefficients) - 1
     degrees = monomial_exponents(d, g).sum(axis=1)
-    return coefficients[degrees] * scale ** degrees.astype(float) * multinomial_weights(d, g)
+    return coefficients[degrees] * scale ** degrees.astype(float) * _multinomial_weights(d, g)
 
 
 def query_features(Q: np.ndarray, coefficients: np.ndarray, scale: float) -> np.ndarray:

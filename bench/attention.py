@@ -1,0 +1,122 @@
+"""Benchmark: exact vs fast matrix attention and training gradient (issue: foundation).
+
+Built-in case: d = 4, entries uniform in [-1, 1], eps = 1e-6, float64.
+Prints, measured side by side in one run:
+
+1. time of exact and fast attention for n = 2^10 ... 2^17 (exact up to --max-exact),
+   the speed-up and the crossover;
+2. the overhead of fast: its time over the time of the two matrix products it
+   cannot avoid, U2^T [V 1] and U1 (that), on precomputed U1, U2;
+3. the same for the gradient dL/dX (unavoidable products: U2^T [h, h(x)A2, A2, 1]
+   and U1 (that));
+4. log-log slopes of time against n;
+5. peak memory of exact attention at the largest exact n (tracemalloc).
+
+Usage: python bench/attention.py [--quick] [--max-exact LOG2N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+from algorithms.attention import (
+    attention,
+    attention_fast,
+    attention_loss_grad,
+    attention_loss_grad_fast,
+    low_rank_attention,
+)
+
+D, B, EPS = 4, 1.0, 1e-6
+
+
+def best_time(f, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def slope(ns, ts) -> float:
+    return float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
+
+
+def unavoidable_products(Q, K, Y) -> float:
+    """Time of U2^T Y and U1 (U2^T Y) with U1, U2 already built."""
+    P = low_rank_attention(Q, K, EPS, B)
+    U1, U2 = np.ascontiguousarray(P.U1), np.ascontiguousarray(P.U2)
+    Y = np.hstack([Y, np.ones((Y.shape[0], 1))])
+    return best_time(lambda: U1 @ (U2.T @ Y), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n up to 2^13 only (a smoke run)")
+    parser.add_argument("--max-exact", type=int, default=16, help="largest log2 n timed for exact (default 16)")
+    parser.add_argument("--memory-n", type=int, default=17, help="log2 n of the exact peak-memory run (default 17)")
+    args = parser.parse_args()
+    logs = range(10, 14) if args.quick else range(10, 18)
+    max_exact = min(args.max_exact, 13) if args.quick else args.max_exact
+    rng = np.random.default_rng(0)
+    low_rank_attention(np.ones((2, D)), np.ones((2, D)), EPS, B)  # certify P once (cached)
+
+    print(f"d = {D}, entries in [-{B:g}, {B:g}], eps = {EPS:g}, float64")
+    header = f"{'n':>7} | {'exact s':>8} {'fast s':>8} {'speed-up':>8} {'overhead':>8} | {'grad exact':>10} {'grad fast':>9} {'speed-up':>8} {'overhead':>8}"
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for k in logs:
+        n = 2**k
+        Q, K, V = (rng.uniform(-B, B, (n, D)) for _ in range(3))
+        A1, A2, A3, E = (rng.uniform(-B, B, (n, D)) for _ in range(4))
+        X, Y = np.eye(D), rng.uniform(-1, 1, (D, D))
+        reps = 3 if n <= 2**14 else 1
+        t_fast = best_time(lambda: attention_fast(Q, K, V, EPS, B), reps)
+        t_gfast = best_time(lambda: attention_loss_grad_fast(A1, A2, A3, E, X, Y, EPS, B), reps)
+        t_floor = unavoidable_products(Q, K, V)
+        h = A3 @ Y
+        hk = (h[:, :, None] * A2[:, None, :]).reshape(n, -1)
+        t_gfloor = unavoidable_products(A1 @ X, A2, np.hstack([h, hk, A2]))
+        t_exact = t_gexact = float("nan")
+        if k <= max_exact:
+            t_exact = best_time(lambda: attention(Q, K, V), reps)
+            t_gexact = best_time(lambda: attention_loss_grad(A1, A2, A3, E, X, Y), reps)
+        rows.append((n, t_exact, t_fast, t_gexact, t_gfast, t_fast / t_floor, t_gfast / t_gfloor))
+        print(f"{n:>7} | {t_exact:8.3f} {t_fast:8.3f} {t_exact / t_fast:8.1f} {t_fast / t_floor:8.2f} | "
+              f"{t_gexact:10.3f} {t_gfast:9.3f} {t_gexact / t_gfast:8.1f} {t_gfast / t_gfloor:8.2f}", flush=True)
+
+    ns = np.array([r[0] for r in rows])
+    ex = np.array([r[1] for r in rows])
+    ok = np.isfinite(ex)
+    big = ns >= 2**12
+    print()
+    print(f"log-log slope, fast attention (n = {ns[big][0]}..{ns[big][-1]}):  {slope(ns[big], [r[2] for r, b in zip(rows, big) if b]):.3f}")
+    print(f"log-log slope, fast gradient  (n = {ns[big][0]}..{ns[big][-1]}):  {slope(ns[big], [r[4] for r, b in zip(rows, big) if b]):.3f}")
+    print(f"log-log slope, exact attention (n = {ns[ok][0]}..{ns[ok][-1]}): {slope(ns[ok], ex[ok]):.3f}")
+    print(f"log-log slope, exact gradient  (n = {ns[ok][0]}..{ns[ok][-1]}): {slope(ns[ok], np.array([r[3] for r in rows])[ok]):.3f}")
+    faster = [r[0] for r in rows if np.isfinite(r[1]) and r[2] < r[1]]
+    print(f"crossover (first n where fast attention beats exact): {faster[0] if faster else 'none measured'}")
+    gfaster = [r[0] for r in rows if np.isfinite(r[3]) and r[4] < r[3]]
+    print(f"crossover (gradient): {gfaster[0] if gfaster else 'none measured'}")
+    print(f"worst overhead vs unavoidable products: attention {max(r[5] for r in rows):.2f}x, gradient {max(r[6] for r in rows):.2f}x")
+
+    m = 2 ** (13 if args.quick else args.memory_n)
+    Q, K, V = (rng.uniform(-B, B, (m, D)) for _ in range(3))
+    tracemalloc.start()
+    start = time.perf_counter()
+    attention(Q, K, V)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"exact attention at n = {m}: {elapsed:.1f} s, peak traced memory {peak / 2**20:.0f} MiB "
+          f"(an n x n float64 matrix would be {m * m * 8 / 2**30:.0f} GiB)")
+
+
+if __name__ == "__main__":
+    main()
