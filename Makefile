@@ -28,7 +28,7 @@ tour: $(VENV)/.base
 	$(PY) -m algorithms
 
 test: $(VENV)/.test
-	$(PY) -m pytest -n 2 tests --nbmake notebooks --nbmake-timeout=300
+	$(PY) -m pytest -n 2 --doctest-modules algorithms reductions tests --nbmake notebooks --nbmake-timeout=300
 
 bench: $(VENV)/.base
 	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
