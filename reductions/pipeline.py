@@ -1,0 +1,336 @@
+"""Decide SAT through attention: the whole chain SAT -> OV -> attention -> answer, traced.
+
+The chain, each arrow a pure reduction of :mod:`reductions`::
+
+    CNF --sat_to_ov--> OV (A, B) --ov_to_attention--> (Q, K, V) --attention--> output
+        <--decode----- (i, j)    <------decode------------------------------------'
+
+and its two variants: ``via="tensor_attention"`` splits the variables in three
+(:func:`~reductions.sat_to_ov.sat_to_kov`, ``k = 3``) and asks one tensor
+attention; ``via="gradient"`` recovers the attention output from calls to the
+gradient of the training loss (:mod:`reductions.attention_to_gradient`, SPEC
+§2), so that SAT is decided by a gradient oracle.
+
+The fast path and why it refuses.  ``algorithm="fast"`` replaces every exact
+call by the polynomial method (:func:`~algorithms.attention.attention_fast`,
+:func:`~algorithms.tensor_attention.tensor_attention_fast`,
+:func:`~algorithms.attention.attention_loss_grad_fast`).  The OV instance has
+entries ``B = sqrt(beta m)`` with ``beta ~ ln(2N)`` and ``m`` the number of
+clauses, i.e. ``B = Theta(log N)``: the logits fill ``[-B^2, B^2]`` (``[-B^3,
+B^3]`` for tensors), far outside the ``B = o(sqrt(log n))`` regime where a
+low-degree polynomial exists.  Before any fast call the pipeline therefore
+computes the degree ``g`` that reaches ``eps`` on that interval and the rank
+``r = C(d + g, g)``, and raises :class:`FastPathRefused` (a ``ValueError``)
+when no float64 polynomial reaches ``eps`` or ``r > max_rank``; the message
+states ``B``, the interval, ``g`` and ``r``.  That refusal is the point of
+Alman & Song's lower bound, not a bug.  Only very small formulas (a handful of
+clauses) pass; on those the fast path runs and is checked against the exact one
+in ``tests/test_pipeline.py``.
+
+Certificates.  A "satisfiable" answer is always checked: the decoded
+assignment must satisfy the formula (one pass over the clauses), else
+:func:`decide_sat` raises ``RuntimeError``.  An "unsatisfiable" answer has no
+short certificate; it is as good as the exactness of the chain.
+
+References
+----------
+.. [1] R. Williams. Theoretical Computer Science 348(2-3), 2005 (SAT -> OV).
+.. [2] F. Keles, P. Wijewardena, C. Hegde. On the computational complexity of
+   self-attention. ALT 2023, arXiv:2209.04881 (OV -> attention, large entries).
+.. [3] J. Alman, Z. Song. Fast attention requires bounded entries. NeurIPS 2023,
+   arXiv:2302.13214, Thm 1.3 (upper bound) and Thm 1.4 (SETH lower bound).
+.. [4] J. Alman, Z. Song. How to capture higher-order correlations? ICLR 2024,
+   arXiv:2310.04064 (tensor attention).
+.. [5] J. Alman, Z. Song. The fine-grained complexity of gradient computation
+   for training large language models. NeurIPS 2024, arXiv:2402.04497.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable
+
+import numpy as np
+
+from algorithms.features import feature_rank
+from algorithms.polynomial import exp_approximation
+from reductions.cnf import CNF, Assignment
+from reductions.sat_to_ov import sat_to_kov, sat_to_ov
+
+__all__ = ["Stage", "Trace", "FastPathRefused", "fast_path_rank", "decide_sat", "VIAS", "ALGORITHMS"]
+
+VIAS = ("attention", "tensor_attention", "gradient")
+ALGORITHMS = ("exact", "fast")
+DEFAULT_MAX_RANK = 4096
+
+
+@dataclass
+class Stage:
+    """One stage of the chain: its name, wall-clock seconds and sizes (n, d, B, eps, ...)."""
+
+    name: str
+    seconds: float
+    sizes: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    def __str__(self) -> str:
+        def fmt(v: Any) -> str:
+            return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+        sizes = ", ".join(f"{k}={fmt(v)}" for k, v in self.sizes.items())
+        note = f"  [{self.note}]" if self.note else ""
+        return f"{self.name:<18} {self.seconds * 1e3:9.2f} ms   {sizes}{note}"
+
+
+@dataclass
+class Trace:
+    """The record of a :func:`decide_sat` run: ``via``, ``algorithm`` and the stages in order."""
+
+    via: str
+    algorithm: str
+    stages: list[Stage] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Stage:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.stages)
+
+    def __str__(self) -> str:
+        head = f"decide_sat via={self.via} algorithm={self.algorithm}"
+        return "\n".join([head, *map(str, self.stages)])
+
+
+class FastPathRefused(ValueError):
+    """The polynomial method cannot run at this entry bound; ``trace`` holds the stages so far."""
+
+    def __init__(self, message: str, trace: Trace) -> None:
+        super().__init__(message)
+        self.trace = trace
+
+
+_UNIT_ROUNDOFF = 2.0**-53
+_SCREEN_MARGIN = 1e3
+
+
+def fast_path_rank(B: float, d: int, eps: float, power: int = 2) -> tuple[int, int]:
+    """Degree ``g`` and rank ``r = C(d + g, g)`` the polynomial method needs for entries ``<= B``.
+
+    Logits lie in ``[-L, L]`` with ``L = B^power`` (``power = 2`` matrix, ``3`` tensor).
+
+    Raises
+    ------
+    ValueError
+        If no float64 polynomial reaches ``eps`` on that interval (from
+        :func:`algorithms.polynomial.exp_approximation`).  A quick screen
+        answers first when ``u e^{2L} > 1000 eps`` (``u = 2^-53``): evaluating
+        any power-basis ``P ~ e^x`` in float64 then costs a relative error of
+        about ``u e^{2L}`` at ``x = -L`` (the rounding term that
+        ``exp_approximation`` certifies), a thousand times ``eps``, so the
+        expensive certificate would fail anyway.
+
+    Examples
+    --------
+    >>> fast_path_rank(1.0, 4, 1e-6)
+    (7, 330)
+    """
+    L = float(B) ** power
+    if 2 * L > math.log(_SCREEN_MARGIN * eps / _UNIT_ROUNDOFF):
+        raise ValueError(
+            f"logits in [-{L:.4g}, {L:.4g}]: float64 evaluation of any power-basis polynomial for exp "
+            f"costs a relative error of about 2^-53 e^(2L) = {_UNIT_ROUNDOFF * math.exp(min(2 * L, 700.0)):.3g} > eps={eps:g}"
+        )
+    g = exp_approximation(-L, L, eps).degree
+    return g, feature_rank(d, g)
+
+
+class _Clock:
+    """Time a stage and append it to the trace."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def run(self, name: str, fn: Callable[[], Any], **sizes: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        self.trace.stages.append(Stage(name, time.perf_counter() - t0, dict(sizes)))
+        return out
+
+
+def _pad(sets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Attention needs d >= 1: with no clauses, add one all-zero coordinate (orthogonality unchanged)."""
+    if sets[0].shape[1]:
+        return sets
+    return tuple(np.zeros((X.shape[0], 1), dtype=np.uint8) for X in sets)
+
+
+def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, power: int, max_rank: int) -> None:
+    """Raise FastPathRefused unless the polynomial method can run; record the check in the trace."""
+    t0 = time.perf_counter()
+    L = B**power
+    try:
+        g, r = fast_path_rank(B, d, eps, power)
+    except ValueError as exc:
+        trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps), "refused"))
+        raise FastPathRefused(
+            f"fast path refused: the instance has entries B={B:.4g} (n={n}, d={d}), so logits fill "
+            f"[-B^{power}, B^{power}] = [{-L:.4g}, {L:.4g}] and no float64 polynomial reaches eps={eps:g} there "
+            f"({exc}). Reduction instances need B = Theta(log N); the polynomial method needs "
+            f"B = o((log n)^(1/{power})) (Alman & Song 2023, Thm 1.4).",
+            trace,
+        ) from exc
+    trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps, g=g, r=r)))
+    if r > max_rank:
+        trace.stages[-1].note = "refused"
+        raise FastPathRefused(
+            f"fast path refused: entries B={B:.4g} (logits in [{-L:.4g}, {L:.4g}]) need degree g={g} and rank "
+            f"r=C(d+g, g)={r} with d={d}, above max_rank={max_rank} (n={n} keys): the polynomial method "
+            f"only pays when r = n^o(1), i.e. B = o((log n)^(1/{power})) (Alman & Song 2023, Thm 1.4).",
+            trace,
+        )
+
+
+def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
+    from algorithms.attention import attention, attention_fast, attention_loss_grad, attention_loss_grad_fast
+    from reductions.ov_to_attention import ov_to_attention
+
+    ov, decode_ov = clock.run("sat_to_ov", lambda: sat_to_ov(cnf), n_vars=cnf.num_vars, clauses=cnf.num_clauses)
+    trace.stages[-1].sizes.update(N_a=ov.N_a, N_b=ov.N_b, m=ov.m)
+    A, B = _pad((ov.A, ov.B))
+    inst, decode_att = clock.run("ov_to_attention", lambda: ov_to_attention(A, B))
+    Bmax = float(max(np.max(np.abs(inst.Q)), np.max(np.abs(inst.K))))
+    n, d = inst.Q.shape
+    trace.stages[-1].sizes.update(n=n, n_keys=inst.K.shape[0], d=d, B=Bmax, beta=float(inst.beta))
+    if algorithm == "fast":
+        _check_fast(trace, Bmax, n, d, eps, 2, max_rank)
+    if gradient:
+        from reductions.attention_to_gradient import attention_via_gradient
+
+        grad = attention_loss_grad if algorithm == "exact" else partial(attention_loss_grad_fast, eps=eps)
+        out = clock.run("attention_via_gradient", lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad))
+    else:
+        fn = attention if algorithm == "exact" else partial(attention_fast, eps=eps)
+        out = clock.run("attention", lambda: fn(inst.Q, inst.K, inst.V))
+    trace.stages[-1].sizes.update(n=n, d=d, B=Bmax, **({"eps": eps} if algorithm == "fast" else {}))
+    pair = clock.run("decode_attention", lambda: decode_att(out))
+    trace.stages[-1].sizes["pair"] = pair
+    return decode_ov, pair
+
+
+def _via_tensor(cnf, clock, trace, algorithm, eps, max_rank):
+    from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
+    from reductions.ov_to_attention import kov_to_tensor_attention
+
+    kov, decode_ov = clock.run("sat_to_3ov", lambda: sat_to_kov(cnf, 3), n_vars=cnf.num_vars, clauses=cnf.num_clauses)
+    trace.stages[-1].sizes.update(sizes=kov.sizes, m=kov.m)
+    sets = _pad(kov.sets)
+    inst, decode_att = clock.run("3ov_to_tensor_attention", lambda: kov_to_tensor_attention(*sets))
+    Bmax = float(max(np.max(np.abs(M)) for M in (inst.Q, inst.K1, inst.K2)))
+    n, d = inst.Q.shape
+    trace.stages[-1].sizes.update(n=n, n_keys=(inst.K1.shape[0], inst.K2.shape[0]), d=d, B=Bmax)
+    if algorithm == "fast":
+        _check_fast(trace, Bmax, n, d, eps, 3, max_rank)
+    fn = tensor_attention if algorithm == "exact" else partial(tensor_attention_fast, eps=eps)
+    out = clock.run("tensor_attention", lambda: fn(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2))
+    trace.stages[-1].sizes.update(n=n, d=d, B=Bmax, **({"eps": eps} if algorithm == "fast" else {}))
+    triple = clock.run("decode_attention", lambda: decode_att(out))
+    trace.stages[-1].sizes["triple"] = triple
+    return decode_ov, triple
+
+
+def decide_sat(
+    cnf: CNF,
+    via: str = "attention",
+    algorithm: str = "exact",
+    *,
+    eps: float = 1e-6,
+    max_rank: int = DEFAULT_MAX_RANK,
+) -> tuple[bool, Assignment | None, Trace]:
+    """Decide satisfiability of ``cnf`` by one attention (or gradient) computation.
+
+    Parameters
+    ----------
+    cnf : CNF
+    via : {"attention", "tensor_attention", "gradient"}
+        ``attention``: SAT -> OV -> attention; ``tensor_attention``: SAT -> 3-OV
+        -> tensor attention; ``gradient``: SAT -> OV -> attention, the attention
+        output read off the loss gradient ``dL/dX`` (SPEC §2).
+    algorithm : {"exact", "fast"}
+        Exact attention, or the polynomial method (see the module docstring for
+        when it refuses).
+    eps : float
+        Relative error of the polynomial in the fast path, in (0, 1).
+    max_rank : int
+        Largest feature rank ``r`` the fast path accepts.
+
+    Returns
+    -------
+    satisfiable : bool
+    assignment : dict {variable: bool} or None
+        A satisfying assignment (checked against ``cnf``) when satisfiable.
+    trace : Trace
+        Every stage's name, seconds and sizes (n, d, B, eps, ...), in order.
+
+    Raises
+    ------
+    ValueError
+        If ``cnf`` is not a CNF, ``via`` or ``algorithm`` is unknown, ``eps`` is
+        outside (0, 1) or ``max_rank < 1``.
+    FastPathRefused
+        (a ``ValueError``) with ``algorithm="fast"`` when the entries are too
+        large for the polynomial method: no float64 polynomial reaches ``eps``
+        on ``[-B^2, B^2]`` (``[-B^3, B^3]``), or its rank exceeds ``max_rank``.
+    RuntimeError
+        If a decoded assignment does not satisfy ``cnf`` (never for ``exact``).
+
+    Examples
+    --------
+    >>> from reductions.cnf import read_dimacs
+    >>> f = read_dimacs("p cnf 3 3\\n1 2 0\\n-1 3 0\\n-2 -3 0\\n")
+    >>> sat, x, trace = decide_sat(f)
+    >>> sat, f.satisfies(x), trace.names
+    (True, True, ['sat_to_ov', 'ov_to_attention', 'attention', 'decode_attention', 'decode_ov', 'verify'])
+
+    Notes
+    -----
+    With ``n`` variables and ``M`` clauses: ``N = 2^{ceil(n/2)}`` vectors a side,
+    attention on ``N + 1`` tokens of dimension ``M``, ``O(2^n M)`` time for the
+    exact attention, the same as brute force, as SETH predicts.  Tensor:
+    ``N = 2^{ceil(n/3)}``, exact tensor attention ``O(N^3 M) = O(2^n M)``.
+    """
+    if not isinstance(cnf, CNF):
+        raise ValueError(f"cnf must be a CNF, got {type(cnf).__name__}")
+    if via not in VIAS:
+        raise ValueError(f"via must be one of {VIAS}, got {via!r}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    if not (isinstance(eps, (int, float)) and 0 < eps < 1):
+        raise ValueError(f"eps must lie in (0, 1), got {eps!r}")
+    if not (isinstance(max_rank, (int, np.integer)) and max_rank >= 1):
+        raise ValueError(f"max_rank must be a positive integer, got {max_rank!r}")
+    trace = Trace(via, algorithm)
+    clock = _Clock(trace)
+    if via == "tensor_attention":
+        decode_ov, found = _via_tensor(cnf, clock, trace, algorithm, eps, max_rank)
+    else:
+        decode_ov, found = _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, via == "gradient")
+    try:
+        x = clock.run("decode_ov", lambda: decode_ov(found))
+    except ValueError as exc:  # the decoder refuses a tuple that is not orthogonal
+        raise RuntimeError(f"attention decoded {found}, which is not a solution: {exc}") from exc
+    ok = clock.run("verify", lambda: x is None or cnf.satisfies(x))
+    trace.stages[-1].sizes["satisfiable"] = x is not None
+    if not ok:
+        raise RuntimeError(f"decoded assignment {x} does not satisfy the formula")
+    return x is not None, x, trace
