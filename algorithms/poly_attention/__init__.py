@@ -24,6 +24,7 @@ from .polynomial import (
     self_attention,
     strassen_attention,
     tensor_attention,
+    tensor_form,
     tree_attention,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "strassen_attention",
     "tensor_attention",
     "tree_attention",
+    "tensor_form",
     "ExactResult",
     "check_poly_inputs",
     "poly_attention_bruteforce",

@@ -73,6 +73,7 @@ from .polynomial import AttentionPolynomial
 __all__ = ["FastResult", "poly_attention_fast", "value_product_range", "fast_error_bound"]
 
 _LETTERS = string.ascii_letters.replace("z", "")
+_MAX_INTERMEDIATE = 10**8
 
 
 class FastResult(NamedTuple):
@@ -154,7 +155,11 @@ def _network(h, feats, Vaug, n):
     for j in range(2, h.t + 1):
         operands.append(Vaug[j - 2])
         subs.append(pos[j] + "z")
-    return np.einsum(",".join(subs) + "->" + pos[1] + "z", *operands, optimize="greedy")
+    expr = ",".join(subs) + "->" + pos[1] + "z"
+    # numpy's default caps intermediates at the largest input, which forces one
+    # naive n^t r^m loop; allow bond tensors up to 1e8 entries instead.
+    path, _ = np.einsum_path(expr, *operands, optimize=("greedy", _MAX_INTERMEDIATE))
+    return np.einsum(expr, *operands, optimize=path)
 
 
 def _tree(h, feats, Vaug, n):

@@ -54,6 +54,7 @@ __all__ = [
     "path_attention",
     "elimination_cost",
     "best_elimination_order",
+    "tensor_form",
 ]
 
 _EXHAUSTIVE_MAX_T = 8  # exhaustive search over (t-1)! orders up to 7! = 5040
@@ -324,3 +325,35 @@ def tree_attention(tree: nx.Graph, root=None) -> AttentionPolynomial:
         ordered = list(nx.bfs_tree(tree, root)) + [v for v in nodes if v not in nx.node_connected_component(tree, root)]
         label = {v: i + 1 for i, v in enumerate(ordered)}
     return AttentionPolynomial(len(nodes), [(label[a], label[b]) for a, b in tree.edges])
+
+
+def tensor_form(h: AttentionPolynomial, Xs) -> list:
+    """Inputs for ``t``-tensor attention ``x1...xt`` that reproduce ``Att^(h)`` exactly.
+
+    Block ``i`` (width ``d``) of ``Q'^(j)`` holds ``Q^(j)`` when ``x_j`` is in
+    monomial ``i`` and all-ones otherwise, so the ``t``-way inner product of the
+    new rows is ``h``; ``Q'^(1)`` is multiplied by ``m`` so that the ``1/(m d)``
+    scaling of the wider head gives back ``h/d``.  Every poly-attention head is
+    thus one ``t``-tensor head of width ``m d`` (a remark of an ICLR 2026
+    reviewer of arXiv 2602.02422, papers/poly-attention.md §2): poly-attention
+    buys running time and small width, not expressiveness.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Xs = [np.full((2, 1), 2.0)] * 3
+    >>> [X.shape for X in tensor_form(strassen_attention(), Xs)]
+    [(2, 3), (2, 3), (2, 3)]
+    """
+    import numpy as np
+
+    m = h.num_monomials
+    Xs = [np.asarray(X, dtype=float) for X in Xs]
+    if len(Xs) != h.t:
+        raise ValueError(f"Xs must be a list of t={h.t} matrices")
+    n, d = Xs[0].shape
+    out = []
+    for j in range(1, h.t + 1):
+        blocks = [Xs[j - 1] if j in M else np.ones((n, d)) for M in h.monomials]
+        out.append(np.hstack(blocks) * (m if j == 1 else 1))
+    return out
