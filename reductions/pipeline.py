@@ -82,7 +82,7 @@ class Stage:
 
         sizes = ", ".join(f"{k}={fmt(v)}" for k, v in self.sizes.items())
         note = f"  [{self.note}]" if self.note else ""
-        return f"{self.name:<18} {self.seconds * 1e3:9.2f} ms   {sizes}{note}"
+        return f"{self.name:<24} {self.seconds * 1e3:9.2f} ms   {sizes}{note}"
 
 
 @dataclass
@@ -201,6 +201,16 @@ def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, power: int, 
         )
 
 
+def _run(clock: _Clock, trace: Trace, name: str, fn: Callable[[], Any]) -> Any:
+    """Run the attention stage; a ValueError of a fast routine (its own bound check) becomes FastPathRefused."""
+    try:
+        return clock.run(name, fn)
+    except ValueError as exc:
+        if trace.algorithm != "fast":
+            raise
+        raise FastPathRefused(f"fast path refused by {name}: {exc}", trace) from exc
+
+
 def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
     from algorithms.attention import attention, attention_fast, attention_loss_grad, attention_loss_grad_fast
     from reductions.ov_to_attention import ov_to_attention
@@ -218,10 +228,11 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
         from reductions.attention_to_gradient import attention_via_gradient
 
         grad = attention_loss_grad if algorithm == "exact" else partial(attention_loss_grad_fast, eps=eps)
-        out = clock.run("attention_via_gradient", lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad))
+        run_grad = lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)  # noqa: E731
+        out = _run(clock, trace, "attention_via_gradient", run_grad)
     else:
         fn = attention if algorithm == "exact" else partial(attention_fast, eps=eps)
-        out = clock.run("attention", lambda: fn(inst.Q, inst.K, inst.V))
+        out = _run(clock, trace, "attention", lambda: fn(inst.Q, inst.K, inst.V))
     trace.stages[-1].sizes.update(n=n, d=d, B=Bmax, **({"eps": eps} if algorithm == "fast" else {}))
     pair = clock.run("decode_attention", lambda: decode_att(out))
     trace.stages[-1].sizes["pair"] = pair
@@ -242,7 +253,7 @@ def _via_tensor(cnf, clock, trace, algorithm, eps, max_rank):
     if algorithm == "fast":
         _check_fast(trace, Bmax, n, d, eps, 3, max_rank)
     fn = tensor_attention if algorithm == "exact" else partial(tensor_attention_fast, eps=eps)
-    out = clock.run("tensor_attention", lambda: fn(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2))
+    out = _run(clock, trace, "tensor_attention", lambda: fn(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2))
     trace.stages[-1].sizes.update(n=n, d=d, B=Bmax, **({"eps": eps} if algorithm == "fast" else {}))
     triple = clock.run("decode_attention", lambda: decode_att(out))
     trace.stages[-1].sizes["triple"] = triple

@@ -78,7 +78,8 @@ def run_tour(dimacs: str = BUILTIN_DIMACS, out: Callable[[str], None] = print) -
     out(f"\n== Stage 1: SAT -> OV (Williams' split and list)          {ms:8.2f} ms")
     out(f"   A: {ov.N_a} x {ov.m} (all assignments of x1..x{(f.num_vars + 1) // 2}), "
         f"B: {ov.N_b} x {ov.m} (the other half); one coordinate per clause")
-    out(f"   a_0 = {ov.A[0]}   (0 where x1..=False satisfies the clause)")
+    out(f"   a_0 = {ov.A[0]}")
+    out(f"   (row 0 is x1..x{(f.num_vars + 1) // 2} all False; a 0 marks a clause that partial assignment satisfies)")
     out(f"   orthogonal pairs = satisfying assignments; brute force finds {find_orthogonal_pair(ov.A, ov.B)}")
 
     (inst, decode_att), ms = _timed(lambda: ov_to_attention(ov.A, ov.B))
