@@ -134,3 +134,17 @@ def test_invalid_constructor_arguments_raise():
         elimination_cost(strassen_attention(), (2, 2))
     with pytest.raises(ValueError, match="t=3"):
         tensor_form(strassen_attention(), [np.ones((2, 1))])
+
+
+def test_mechanism_table_rows_agree_with_the_code():
+    from algorithms.poly_attention.table import MECHANISMS, markdown_table
+
+    expected = {  # name: (exponent of n for exact elimination, degree k of the entry threshold)
+        "self-attention": (2, 2),
+        "3-tensor attention": (3, 3),
+        "Strassen attention": (3, 2),
+        "tree attention (path h_r)": (2, 2),
+        "general h (t variables, degree k)": (3, 3),
+    }
+    assert {row.name: (row.h.cost_exponent, row.h.degree) for row in MECHANISMS} == expected
+    assert markdown_table().count("\n") == len(MECHANISMS) + 1

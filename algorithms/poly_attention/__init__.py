@@ -10,12 +10,15 @@ exact
 fast
     The polynomial method for bounded entries (Thm 3.6): per-monomial feature
     maps, message passing on low-rank factors for trees.
+table
+    The mechanism table: exact cost, lower bound, entry threshold, tasks.
 tasks
     Function composition and Match3: generators, answers, explicit weights.
 """
 
 from .exact import ExactResult, check_poly_inputs, poly_attention_bruteforce, poly_attention_exact
 from .fast import FastResult, fast_error_bound, poly_attention_fast, value_product_range
+from .table import MECHANISMS, markdown_table
 from .polynomial import (
     AttentionPolynomial,
     best_elimination_order,
@@ -46,4 +49,6 @@ __all__ = [
     "fast_error_bound",
     "poly_attention_fast",
     "value_product_range",
+    "MECHANISMS",
+    "markdown_table",
 ]

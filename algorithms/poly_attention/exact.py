@@ -184,8 +184,10 @@ def _sum_out(v: int, factors: list[_Factor], n: int) -> _Factor:
     L = sum(_aligned(f, union, n) for f in factors)
     L = np.broadcast_to(L, (n,) * len(union))
     top = L.max(axis=axis, keepdims=True)
-    W = np.exp(L - top)
+    W = L - top  # the one new table of n^|union| entries; exp and normalise in place
+    np.exp(W, out=W)
     S = W.sum(axis=axis, keepdims=True)
+    W /= S
     rest = tuple(u for u in union if u != v)
     L_new = (top + np.log(S)).squeeze(axis=axis)
     with_values = [f for f in factors if f.M is not None]
@@ -196,7 +198,7 @@ def _sum_out(v: int, factors: list[_Factor], n: int) -> _Factor:
         ["".join(letter[u] for u in union)] + ["".join(letter[u] for u in f.scope) + "z" for f in with_values]
     )
     subs += "->" + "".join(letter[u] for u in rest) + "z"
-    M_new = np.einsum(subs, W / S, *(f.M for f in with_values), optimize=True)
+    M_new = np.einsum(subs, W, *(f.M for f in with_values), optimize=True)
     return _Factor(rest, L_new, M_new)
 
 

@@ -1,0 +1,99 @@
+"""The cost/threshold/task table of poly-attention mechanisms, as data.
+
+Each row records what the papers state (with the theorem and the hypothesis)
+next to what this package measures, and names the test or bench that checks
+the part code can check.  Sources: Chakrabarti, Pitassi & Alman (arXiv
+2602.02422; statements read through secondary summaries, papers/poly-attention.md
+§3-§5: treat their wording as unconfirmed), Alman & Song (arXiv 2302.13214,
+2310.04064), Kozachinskiy et al. (arXiv 2501.19215), Sanford, Hsu & Telgarsky
+(arXiv 2306.02896), Peng, Narayanan & Papadimitriou (arXiv 2402.08164).
+
+"ours" is the exponent of ``n`` of :func:`~algorithms.poly_attention.exact.poly_attention_exact`
+(``h.cost_exponent``): numpy has no fast matrix multiplication, so Strassen
+attention costs ``n^3`` here, not ``n^omega``.  The entry threshold is
+``B = o((log n)^{1/k})`` with ``k = h.degree`` (Thm 3.6); below it
+:func:`~algorithms.poly_attention.fast.poly_attention_fast` runs in
+``n^{1+o(1)}``.
+
+Examples
+--------
+>>> [row.name for row in MECHANISMS][:3]
+['self-attention', '3-tensor attention', 'Strassen attention']
+>>> print(markdown_table().splitlines()[0][:40])
+| mechanism | h | exact time (upper) | e
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .polynomial import AttentionPolynomial, path_attention, self_attention, strassen_attention, tensor_attention
+
+__all__ = ["MechanismRow", "MECHANISMS", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class MechanismRow:
+    name: str
+    h: AttentionPolynomial
+    exact_upper: str
+    exact_lower: str
+    approx: str
+    composition2: str
+    composition_r: str
+    match3: str
+    checked_by: str
+
+
+MECHANISMS: tuple[MechanismRow, ...] = (
+    MechanismRow(
+        "self-attention", self_attention(),
+        "n^2 d", "n^{2-o(1)} (SETH, at B = Θ(√log n); AS23)",
+        "n^{1+o(1)} iff B = o(√log n) (AS23)",
+        "no (Peng et al. 2024, once n log n > H(d+1)p)", "no", "no (Sanford et al. 2023)",
+        "exponent: bench slope; fails composition: test_one_hop_self_attention_is_a_lookup_but_not_a_composition (demo)",
+    ),
+    MechanismRow(
+        "3-tensor attention", tensor_attention(3),
+        "n^3 d", "n^{3-o(1)} (SETH; AS24b)",
+        "n^{1+o(1)} iff B = o((log n)^{1/3}) (AS24b)",
+        "yes", "no: r = 3 needs n^{1-o(1)} heads (Thm 3.3)", "yes (Sanford et al.; here 2 heads)",
+        "exponent: bench slope; Match3: test_two_tensor_heads_solve_match3",
+    ),
+    MechanismRow(
+        "Strassen attention", strassen_attention(),
+        "n^ω d (Kozachinskiy et al. Thm 4.1); n^3 here", "n^{ω-o(1)} (Max-2SAT conjecture; poly paper)",
+        "n^{1+o(1)} iff B = o(√log n) (Thm 3.6)",
+        "yes (Kozachinskiy et al. Thm 4.2)", "no: r = 3 needs n^{1-o(1)} heads (Thm 3.3)", "yes (Thm 4.2; here 2 heads)",
+        "exponent: bench slope; Match3: test_two_strassen_heads_solve_match3",
+    ),
+    MechanismRow(
+        "tree attention (path h_r)", path_attention(3),
+        "n^2 d (Thms 3.1, 3.4, 3.5)", "n^{2-o(1)} (SETH; contains self-attention)",
+        "n^{1+o(1)} iff B = o(√log n) (Thm 3.6)",
+        "yes (Thm 3.1)", "yes, one head (Thm 3.4)", "not stated (open here)",
+        "exponent: bench slope; composition: test_path_attention_solves_r_fold_composition",
+    ),
+    MechanismRow(
+        "general h (t variables, degree k)", AttentionPolynomial.parse("x1x2 + x2x3x4 + x4x1"),
+        "n^t d; n^{w+1} d by elimination (ours)", "super-quadratic unless h is a tree (SETH / Max-2SAT)",
+        "n^{1+o(1)} iff B = o((log n)^{1/k}) (Thm 3.6)",
+        "depends on h", "depends on h", "root-finding for any p (Thm 3.7)",
+        "exact == brute force: test_exact_equals_bruteforce_on_random_polynomials",
+    ),
+)
+
+
+def markdown_table() -> str:
+    """The table as markdown, with the exponent and degree computed from each ``h``."""
+    head = (
+        "| mechanism | h | exact time (upper) | exact lower bound (hypothesis) | ours: n^(w+1) |"
+        " approximation (d = O(log n)) | k | 2-fold comp. | r-fold comp. | Match3 |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for row in MECHANISMS:
+        lines.append(
+            f"| {row.name} | {row.h} | {row.exact_upper} | {row.exact_lower} | n^{row.h.cost_exponent} |"
+            f" {row.approx} | {row.h.degree} | {row.composition2} | {row.composition_r} | {row.match3} |"
+        )
+    return "\n".join(lines)
