@@ -23,9 +23,9 @@ Two implementations:
       Y[block] = U1[block] S + (tril(U1[block] U2[block]^T)) H[block],
       S       += U2[block]^T H[block].
 
-  Cost ``O(n r k + n b (r + k))`` time and ``O(b r + r k)`` memory; the factor
-  rows are asked for one block at a time, so ``U1``, ``U2`` (each ``n x r``)
-  never need to exist in full.  This is the chunked form of causal linear
+  Cost ``O(n r k + n b (r + k))`` time and ``O(c r + r k)`` memory: the factor
+  rows are asked for a chunk of ``c`` rows at a time (``c`` about 1024, a
+  multiple of ``b``), so ``U1``, ``U2`` (each ``n x r``) never exist in full.  This is the chunked form of causal linear
   attention (Katharopoulos et al. 2020).
 
 References
@@ -48,6 +48,8 @@ import numpy as np
 from algorithms._checks import as_matrix, check_same_rows
 
 __all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
+
+_CHUNK_ROWS = 1024
 
 
 class Factors(Protocol):
@@ -184,13 +186,23 @@ def lowrank_product(
     starts = list(range(0, n, block))
     first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)
     if not causal:
-        state = sum(second(a, min(a + block, n)).T @ H[a : a + block] for a in starts)
-        return np.vstack([first(a, min(a + block, n)) @ state for a in starts])
+        chunk = block * max(1, _CHUNK_ROWS // block)
+        state = sum(second(a, min(a + chunk, n)).T @ H[a : a + chunk] for a in range(0, n, chunk))
+        return np.vstack([first(a, min(a + chunk, n)) @ state for a in range(0, n, chunk)])
     out = np.empty((n, k))
     state = None
+    # Factor rows are fetched a chunk of several blocks at a time: fewer calls to the
+    # feature map, still O(chunk r) memory.
+    chunk = block * max(1, _CHUNK_ROWS // block)
+    cached = (None, None, None)
     for a in reversed(starts) if transpose else starts:
         b = min(a + block, n)
-        A, B = first(a, b), second(a, b)  # rows of the factor on the output side, the summed side
+        c0 = (a // chunk) * chunk
+        if cached[0] != c0:
+            c1 = min(c0 + chunk, n)
+            cached = (c0, first(c0, c1), second(c0, c1))
+        # rows of the factor on the output side and on the summed side
+        A, B = cached[1][a - c0 : b - c0], cached[2][a - c0 : b - c0]
         local = A @ B.T
         local = np.triu(local) if transpose else np.tril(local)
         # transposed: row j of the output sums i >= j, i.e. the upper triangle of U2 U1^T
