@@ -62,7 +62,7 @@ def unavoidable(Q, K1, K2, Y1, Y2, query_cols: int) -> float:
         U2.T @ Y1, U3.T @ Y2
         U1 @ M
 
-    return best_time(products, 3)
+    return best_time(products, 7)
 
 
 def loss_problem(rng, n):
@@ -91,7 +91,7 @@ def main() -> None:
         n = 2**k
         Q, K1, K2, V1, V2, dO = (rng.uniform(-B, B, (n, D)) for _ in range(6))
         A, Xf, Yf = loss_problem(rng, n)
-        reps = 3 if n <= 2**13 else 1
+        reps = 7  # best of 7: the machine may be shared
         t_fast = best_time(lambda: tensor_attention_fast(Q, K1, K2, V1, V2, EPS, B), reps)
         t_vjp = best_time(lambda: tensor_attention_vjp_fast(Q, K1, K2, V1, V2, dO, EPS, B), reps)
         t_gfast = best_time(lambda: tensor_attention_loss_grad_fast(*A, Xf, Yf, EPS, B), reps)
