@@ -28,12 +28,10 @@ def uniform(rng, shape, B=1.0):
 
 
 def direct(Q, K1, K2, V1, V2):
-    """Brute force with the dense n x n² matrix, via numpy.kron-built ⊘ (row max subtracted)."""
-    KK = np.stack([np.kron(K1[:, l], K2[:, l]) for l in range(K1.shape[1])], axis=1)
-    VV = np.stack([np.kron(V1[:, l], V2[:, l]) for l in range(V1.shape[1])], axis=1)
-    S = Q @ KK.T / Q.shape[1]
-    A = np.exp(S - S.max(axis=1, keepdims=True))
-    return (A @ VV) / A.sum(axis=1, keepdims=True)
+    """Brute force by einsum over all (i, j1, j2) at once (row max subtracted)."""
+    S = np.einsum("il,jl,kl->ijk", Q, K1, K2) / Q.shape[1]
+    A = np.exp(S - S.max(axis=(1, 2), keepdims=True))
+    return np.einsum("ijk,jl,kl->il", A, V1, V2) / A.sum(axis=(1, 2))[:, None]
 
 
 def inputs(rng, n=6, n1=5, n2=4, d=3, dv=2, B=1.0):
