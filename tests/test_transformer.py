@@ -140,6 +140,37 @@ def test_fast_head_forward_within_certified_bound(causal):
         assert np.abs(fast - exact).max() > 0  # the approximation is really used
 
 
+@pytest.mark.parametrize("causal", [True, False])
+def test_fast_head_vjp_within_derived_bound(causal):
+    # Entry error e' on exp gives |P~ - P| <= eta P with eta = 2e'/(1-e') (masking removes the
+    # same entries on both sides).  With w_i = max_j |<dO_i, V_j>|, as in
+    # algorithms.attention.attention_vjp_error_bound: |dS~ - dS| <= eta (2 + eta) w_i P_ij, so
+    # |dQ~ - dQ| <= eta(2+eta) w_i max_j |K_jm| / d,  |dK~ - dK| <= eta(2+eta) [P^T (w o |Q|)] / d,
+    # |dV~ - dV| <= eta [P^T |dO|].  P is formed densely here (small n) as the reference.
+    n, dh, B = 48, 4, 1.0
+    Q, K = RNG.uniform(-B, B, (n, dh)), RNG.uniform(-B, B, (n, dh))
+    V, dO = RNG.standard_normal((n, dh)), RNG.standard_normal((n, dh))
+    S = Q @ K.T / dh
+    if causal:
+        S = np.where(np.tril(np.ones((n, n))) > 0, S, -np.inf)
+    P = np.exp(S - S.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    _, exact_cache = head_forward(Q, K, V, causal=causal)
+    exact = head_vjp(exact_cache, dO)
+    for eps in (1e-3, 1e-6):
+        approx = attention_approximation(B, eps)
+        _, cache = head_forward(Q, K, V, causal=causal, approximation=approx, block=16)
+        dQ, dK, dV = head_vjp(cache, dO)
+        e = approx.max_relative_error
+        eta = 2 * e / (1 - e)
+        w = np.abs(dO @ V.T).max(axis=1)
+        bound_Q = eta * (2 + eta) * np.outer(w, np.abs(K).max(axis=0)) / dh
+        bound_K = eta * (2 + eta) * P.T @ (w[:, None] * np.abs(Q)) / dh
+        bound_V = eta * P.T @ np.abs(dO)
+        for got, want, bound in zip((dQ, dK, dV), exact, (bound_Q, bound_K, bound_V)):
+            assert np.all(np.abs(got - want) <= bound + 1e-14)
+
+
 def test_head_vjp_equals_central_differences():
     n, dh, h = 9, 3, 1e-6
     Q, K, V, dO = (RNG.standard_normal((n, dh)) for _ in range(4))
