@@ -12,7 +12,7 @@ import reductions.pipeline
 from reductions.cnf import CNF, planted_kcnf, random_kcnf, solve, unsatisfiable_kcnf
 from reductions.pipeline import FastPathRefused, decide_sat, fast_path_rank
 
-VIAS = ("attention", "tensor_attention")  # "gradient" joins once reductions.attention_to_gradient lands
+VIAS = ("attention", "tensor_attention", "gradient")
 RATIOS = {3: (2.0, 3.5, 4.27, 5.0, 6.5), 4: (6.0, 8.5, 9.93, 11.5, 14.0)}
 
 
@@ -50,7 +50,7 @@ def test_decide_sat_via_tensor_attention_agrees_with_brute_force():
     assert 0.2 < np.mean(outcomes) < 0.9
 
 
-def _test_decide_sat_via_gradient_agrees_with_brute_force():
+def test_decide_sat_via_gradient_agrees_with_brute_force():
     outcomes = [agrees_with_brute_force(f, "gradient") for f in formulas(80, 3, 10, seed=5)]
     assert 0.2 < np.mean(outcomes) < 0.9
 
@@ -141,7 +141,16 @@ TINY = [CNF(2, ((1,), (-2,))), CNF(2, ((1,), (-1,))), CNF(2, ((1, 2), (-1, -2)))
 
 
 @pytest.mark.parametrize("f", TINY)
-@pytest.mark.parametrize("via", VIAS)
+def test_fast_gradient_route_refuses_even_on_the_smallest_formulas(f):
+    """The gradient instance scales entries by sqrt(D/d) and has head dimension D = d + 2(d_v + 1) + b."""
+    with pytest.raises(FastPathRefused) as info:
+        decide_sat(f, via="gradient", algorithm="fast", eps=1e-2, max_rank=10**5)
+    sizes = info.value.trace["ov_to_attention"].sizes
+    assert sizes["B_gradient"] > sizes["B"] and sizes["D_gradient"] == sizes["d"] + 4 + min(sizes["n"], sizes["d"])
+
+
+@pytest.mark.parametrize("f", TINY)
+@pytest.mark.parametrize("via", ["attention", "tensor_attention"])
 def test_fast_path_agrees_with_exact_where_it_can_run(f, via):
     sat, x, trace = decide_sat(f, via=via, algorithm="fast")
     exact_sat, _, _ = decide_sat(f, via=via)
