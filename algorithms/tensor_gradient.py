@@ -154,6 +154,10 @@ def tensor_attention_loss(A1, A2, A3, A4, A5, E, X, Y) -> float:
     ``O(n n1 n2 d²)`` time (the logits are contracted from ``A1 X`` in head
     dimension ``d²``), memory ``O(2**21 + n d²)``, streamed as
     :func:`~algorithms.tensor_attention.tensor_attention`.
+
+    References
+    ----------
+    .. [1] Liang, Shi, Song, Zhou, arXiv:2405.16411, Def. 3.8.
     """
     A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
     V1, V2, W = _values(A4, A5, Y, Yf)
@@ -197,6 +201,11 @@ def tensor_attention_loss_grad(A1, A2, A3, A4, A5, E, X, Y) -> np.ndarray:
     Notes
     -----
     Two streamed passes, ``O(n n1 n2 d²)`` time, ``O(2**21 + n d²)`` memory.
+
+    References
+    ----------
+    .. [1] Liang, Shi, Song, Zhou, arXiv:2405.16411, Lemma 4.1.
+    .. [2] Alman & Song, arXiv:2402.04497, Lemma C.7 (the matrix case).
     """
     A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
     V1, V2, W = _values(A4, A5, Y, Yf)
@@ -264,6 +273,11 @@ def tensor_attention_loss_grad_fast(
     5. ``F~ (A2 ⊗ A3)`` through (I4): ``[(U2 ⊗_row V1)^T A2] ⊗_row [(U3 ⊗_row V2)^T A3]``.
 
     Cost ``O((n + n1 + n2) r d_v d²)`` with ``r = C(m + g, g)``; no ``n²`` array.
+
+    References
+    ----------
+    .. [1] Liang, Shi, Song, Zhou, arXiv:2405.16411, Thm 5.2 (``n^{1+o(1)}`` for
+       ``B = o((log n)^{1/3})``, ``d = O(log n)``), Facts 5.4-5.5, Lemma 5.6.
     """
     A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
     P = _fast_setup(A1, A2, A3, X, Xf, eps, bound)
@@ -302,6 +316,19 @@ def tensor_attention_loss_grad_error_bound(
     ------
     ValueError
         As :func:`tensor_attention_loss_grad_fast`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> A = [rng.uniform(-1, 1, (8, 2)) for _ in range(6)]
+    >>> Xf, Yf = tuple(rng.uniform(-0.5, 0.5, (2, 2)) for _ in range(3)), (np.eye(2), np.eye(2))
+    >>> err = np.abs(tensor_attention_loss_grad_fast(*A, Xf, Yf) - tensor_attention_loss_grad(*A, Xf, Yf))
+    >>> bool(np.all(err <= tensor_attention_loss_grad_error_bound(*A, Xf, Yf)))
+    True
+
+    Notes
+    -----
+    Same cost as :func:`tensor_attention_loss_grad_fast`.
     """
     A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
     P = _fast_setup(A1, A2, A3, X, Xf, eps, bound)
