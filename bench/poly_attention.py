@@ -5,8 +5,10 @@ Prints, measured side by side in one run:
 
 1. time of ``poly_attention_exact`` against n for self-attention, tree
    attention (paths h_2, h_4, a star), Strassen attention and 3-tensor
-   attention (d = 4, d_v = 4), the log-log slope of each (theory: 2 for the
-   first four, 3 for the last two with numpy's cubic matrix products), and the
+   attention (d = 4, d_v = 4), the log-log slope of each over all sizes and
+   over the largest three (small sizes fit in cache and bend the fit; theory:
+   2 for the first four, 3 for the last two with numpy's cubic matrix
+   products), and the
    time of tree attention h_2 over self-attention at equal n (the paper's
    summary reports about 1.3x for its own implementation);
 2. ``poly_attention_fast`` against exact for tree attention h_2 and Strassen
@@ -73,7 +75,10 @@ def exact_exponents(quick: bool, rng) -> None:
             ts.append(best_time(lambda: poly_attention_exact(h, Xs, Vs)))
         times[name] = dict(zip(ns, ts))
         cells = "  ".join(f"n={n}: {t:.4f}" for n, t in zip(ns, ts))
-        print(f"  {name:26s} cost_exponent={h.cost_exponent}  {cells}  slope={slope(ns, ts):.2f} (theory {theory})")
+        print(
+            f"  {name:26s} cost_exponent={h.cost_exponent}  {cells}  slope={slope(ns, ts):.2f},"
+            f" largest three {slope(ns[-3:], ts[-3:]):.2f} (theory {theory})"
+        )
     ratio = [times["tree h_2 (path)"][n] / times["self x1x2"][n] for n in quadratic]
     print("  tree h_2 / self at equal n: " + "  ".join(f"n={n}: {r:.2f}x" for n, r in zip(quadratic, ratio)))
 

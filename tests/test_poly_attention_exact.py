@@ -166,3 +166,17 @@ def test_bad_inputs_raise():
     Xb, Vb = random_inputs(rng, big, 80)
     with pytest.raises(ValueError, match="too large for brute force"):
         poly_attention_bruteforce(big, Xb, Vb)
+
+
+def test_streaming_in_small_blocks_gives_the_same_output(monkeypatch):
+    import algorithms.poly_attention.exact as exact_module
+
+    rng = np.random.default_rng(10)
+    for h in (path_attention(3), strassen_attention(), AttentionPolynomial.parse("x1x2 + x2x3x4 + x4x1")):
+        Xs, Vs = random_inputs(rng, h, 7)
+        whole = poly_attention_exact(h, Xs, Vs).output
+        monkeypatch.setattr(exact_module, "_BLOCK_ENTRIES", 10)  # one row of the first kept variable per block
+        blocked = poly_attention_exact(h, Xs, Vs).output
+        monkeypatch.undo()
+        np.testing.assert_allclose(blocked, whole, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(blocked, poly_attention_bruteforce(h, Xs, Vs), rtol=1e-10)

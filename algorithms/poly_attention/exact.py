@@ -167,38 +167,65 @@ def poly_attention_bruteforce(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence
 
 
 # --------------------------------------------------------------- elimination
+_BLOCK_ENTRIES = 1 << 22  # weights per block of an elimination step (32 MB of float64)
+
+
 class _Factor(NamedTuple):
     scope: tuple[int, ...]  # sorted variables
-    L: np.ndarray  # log partition sum, shape (n,) * len(scope)
+    L: np.ndarray | None  # log partition sum, shape (n,) * len(scope); None: a lazy monomial
     M: np.ndarray | None  # conditional mean of the value product, (n,) * len(scope) + (d_v,)
+    X: tuple | None = None  # a monomial's matrices Q^(j), j in scope: its logits are built per block
 
 
-def _aligned(f: _Factor, union: tuple[int, ...], n: int) -> np.ndarray:
-    return f.L.reshape([n if v in f.scope else 1 for v in union])
+def _restrict(f: _Factor, u0, block: slice) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(L, M)`` of ``f`` with variable ``u0`` restricted to ``block`` (monomial logits built here)."""
+    if f.X is not None:
+        mats = [X[block] if j == u0 else X for j, X in zip(f.scope, f.X)]
+        subs = ",".join(_LETTERS[a] + "z" for a in range(len(mats))) + "->" + _LETTERS[: len(mats)]
+        return np.einsum(subs, *mats, optimize=True) / mats[0].shape[1], None
+    if u0 not in f.scope:
+        return f.L, f.M
+    idx = tuple(block if u == u0 else slice(None) for u in f.scope)
+    return f.L[idx], (None if f.M is None else f.M[idx])
 
 
-def _sum_out(v: int, factors: list[_Factor], n: int) -> _Factor:
-    """Join ``factors`` (all mention ``v``) and sum ``v`` out, in the ``(L, M)`` form."""
+def _sum_out(v: int, factors: list[_Factor], n: int, dv: int) -> _Factor:
+    """Join ``factors`` (all mention ``v``) and sum ``v`` out, in the ``(L, M)`` form.
+
+    Streams over blocks of the first remaining variable ``u0``, so at most
+    ``_BLOCK_ENTRIES`` weights exist at a time (``n^|union|`` work in all).
+    """
     union = tuple(sorted(set().union(*(f.scope for f in factors))))
-    axis = union.index(v)
-    L = sum(_aligned(f, union, n) for f in factors)
-    L = np.broadcast_to(L, (n,) * len(union))
-    top = L.max(axis=axis, keepdims=True)
-    W = L - top  # the one new table of n^|union| entries; exp and normalise in place
-    np.exp(W, out=W)
-    S = W.sum(axis=axis, keepdims=True)
-    W /= S
     rest = tuple(u for u in union if u != v)
-    L_new = (top + np.log(S)).squeeze(axis=axis)
-    with_values = [f for f in factors if f.M is not None]
-    if not with_values:
-        return _Factor(rest, L_new, None)
+    axis = union.index(v)
+    u0 = rest[0] if rest else None
+    rows = max(1, _BLOCK_ENTRIES // n ** (len(union) - 1)) if rest else n
+    L_new = np.empty((n,) * len(rest))
+    with_values = any(f.M is not None for f in factors)
+    M_new = np.empty((n,) * len(rest) + (dv,)) if with_values else None
     letter = {u: _LETTERS[i] for i, u in enumerate(union)}
-    subs = ",".join(
-        ["".join(letter[u] for u in union)] + ["".join(letter[u] for u in f.scope) + "z" for f in with_values]
-    )
-    subs += "->" + "".join(letter[u] for u in rest) + "z"
-    M_new = np.einsum(subs, W, *(f.M for f in with_values), optimize=True)
+    for lo in range(0, n, rows):
+        block = slice(lo, min(n, lo + rows))
+        size = {u: (block.stop - block.start if u == u0 else n) for u in union}
+        L, Ms, subs = 0.0, [], []
+        for f in factors:
+            Lf, Mf = _restrict(f, u0, block)
+            L = L + Lf.reshape([size[u] if u in f.scope else 1 for u in union])
+            if Mf is not None:
+                Ms.append(Mf)
+                subs.append("".join(letter[u] for u in f.scope) + "z")
+        L = np.broadcast_to(L, tuple(size[u] for u in union))
+        top = L.max(axis=axis, keepdims=True)
+        W = L - top  # exp and normalise in place: the only table of this size
+        np.exp(W, out=W)
+        S = W.sum(axis=axis, keepdims=True)
+        W /= S
+        out_idx = (block,) if rest else ()
+        L_new[out_idx] = (top + np.log(S)).squeeze(axis=axis)
+        if with_values:
+            expr = ",".join(["".join(letter[u] for u in union)] + subs)
+            expr += "->" + "".join(letter[u] for u in rest) + "z"
+            M_new[out_idx] = np.einsum(expr, W, *Ms, optimize=True)
     return _Factor(rest, L_new, M_new)
 
 
@@ -241,9 +268,13 @@ def poly_attention_exact(
 
     Notes
     -----
-    Cost: ``n^|M| d`` per monomial table, then per eliminated variable one
-    table of ``n^(|scope|)`` weights and an einsum with the value means,
-    ``O(n^(w+1) d_v)`` in all, ``w + 1 = cost_exponent``.  Trees: ``w = 1``
+    Cost: per eliminated variable ``v``, the logits of the monomials at ``v``
+    (``n^|union| d``), one table of ``n^|union|`` weights and an einsum with
+    the value means: ``O(n^(w+1) (d + d_v))`` in all, ``w + 1 = cost_exponent``.
+    Memory: each step streams over blocks of one remaining variable, so at
+    most ``max(2^22, n^w)`` weights exist at a time, plus the messages
+    (``n^w d_v``); monomial tables are never stored whole.  For a tree that is
+    ``O(n d_v)`` per message and blocks of ``2^22 / n`` rows.  Trees: ``w = 1``
     (the paper's Thms 3.1/3.4/3.5, ``O(t n^2 d)``; its ``O(r^3 n^2)`` for the
     path is not improved on here, just not reproduced: see the package notes).
     """
@@ -251,11 +282,12 @@ def poly_attention_exact(
     order = h.elimination_order if order is None else tuple(order)
     exponent = elimination_cost(h, order)  # also validates the order
     n = Xs[0].shape[0]
-    factors = [_Factor(m, monomial_logits(h, Xs, i), None) for i, m in enumerate(h.monomials)]
+    dv = Vs[0].shape[1]
+    factors = [_Factor(m, None, None, tuple(Xs[j - 1] for j in m)) for m in h.monomials]
     factors += [_Factor((j,), np.zeros(n), Vs[j - 2]) for j in range(2, h.t + 1)]
     for v in order:
         touching = [f for f in factors if v in f.scope]
-        factors = [f for f in factors if v not in f.scope] + [_sum_out(v, touching, n)]
+        factors = [f for f in factors if v not in f.scope] + [_sum_out(v, touching, n, dv)]
     out = np.ones((n, Vs[0].shape[1]))
     for f in factors:  # scopes are now () or (1,)
         if f.M is not None:
