@@ -6,6 +6,7 @@ Examples::
     python -m reductions sat-to-ov formula.cnf -k 3 -o 3ov.npz  # 3-OV instance (X0, X1, X2)
     python -m reductions decide formula.cnf --via attention     # SAT answer in SAT-competition form
     python -m reductions tour                                   # the whole chain, stage by stage
+    python -m reductions tour --quick                           # the same with a smaller cost table
 
 ``decide`` prints ``s SATISFIABLE`` / ``s UNSATISFIABLE``, a ``v ... 0`` line
 with the assignment, and the trace as ``c`` comment lines; it exits 0 on an
@@ -65,7 +66,7 @@ def _decide(args: argparse.Namespace) -> int:
 def _tour(args: argparse.Namespace) -> int:
     from reductions.tour import BUILTIN_DIMACS, run_tour
 
-    run_tour(BUILTIN_DIMACS if args.formula is None else Path(args.formula).read_text())
+    run_tour(BUILTIN_DIMACS if args.formula is None else Path(args.formula).read_text(), quick=args.quick)
     return 0
 
 
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(run=_decide)
     t = sub.add_parser("tour", help="print the chain SAT -> OV -> attention -> assignment, stage by stage")
     t.add_argument("formula", nargs="?", default=None, help="DIMACS file (default: the built-in formula)")
+    t.add_argument("--quick", action="store_true", help="a smaller cost table (10..16 variables)")
     t.set_defaults(run=_tour)
     return p
 

@@ -4,19 +4,20 @@
 chain with its sizes, its entry bound ``B`` and the time it took, then the same
 question asked through tensor attention and through the gradient, and finally
 the fast (polynomial-method) path refusing, because the reduction's entries
-``B = Theta(log N)`` are far above the ``o(sqrt(log n))`` it needs.
+``B = Theta(log N)`` are far above the ``o(sqrt(log n))`` it needs, and last a
+table of the chain's cost against brute force as the number of variables grows.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
 from reductions.cnf import read_dimacs, solve
 
-__all__ = ["BUILTIN_DIMACS", "run_tour"]
+__all__ = ["BUILTIN_DIMACS", "run_tour", "scaling_table"]
 
 BUILTIN_DIMACS = """\
 c A 3-CNF on 8 variables, 24 clauses (ratio 3.0, below the 4.27 threshold).
@@ -55,8 +56,13 @@ def _timed(fn: Callable):
     return out, (time.perf_counter() - t0) * 1e3
 
 
-def run_tour(dimacs: str = BUILTIN_DIMACS, out: Callable[[str], None] = print) -> bool:
+def run_tour(
+    dimacs: str = BUILTIN_DIMACS, out: Callable[[str], None] = print, quick: bool = False
+) -> bool:
     """Print the chain on ``dimacs`` stage by stage; return whether the formula is satisfiable.
+
+    Ends with :func:`scaling_table` on 16..24 variables (a few seconds), or on
+    10..16 with ``quick``.
 
     Raises
     ------
@@ -119,4 +125,34 @@ def run_tour(dimacs: str = BUILTIN_DIMACS, out: Callable[[str], None] = print) -
         out("   it ran (unexpected at this entry bound)")
     except ValueError as exc:
         out(f"   refused: {exc}")
+    scaling_table((10, 12, 14, 16) if quick else (16, 18, 20, 22, 24), out=out)
     return truth is not None
+
+
+def scaling_table(sizes: Sequence[int] = (16, 18, 20, 22, 24), out: Callable[[str], None] = print) -> np.ndarray:
+    """Time the exact chain and brute force on unsatisfiable 3-CNFs (both must scan everything).
+
+    Returns the rows ``(n, N_a, seconds of decide_sat, seconds of solve)`` and
+    prints them with the log2-slopes of time against ``n`` (about 1 each:
+    both cost ``2^n`` up to polynomial factors, as SETH predicts for any chain).
+    """
+    from reductions.cnf import unsatisfiable_kcnf
+    from reductions.pipeline import decide_sat
+
+    out("\n== Cost of the chain against brute force (unsatisfiable 3-CNFs, M = round(4.27 n))")
+    out(f"   {'n':>3} {'N = 2^ceil(n/2)':>16} {'decide_sat (s)':>15} {'brute force (s)':>16}")
+    rows = []
+    for n in sizes:
+        g = unsatisfiable_kcnf(n, round(4.27 * n), 3, seed=n)
+        (sat, _, _), t_chain = _timed(lambda: decide_sat(g))
+        truth, t_brute = _timed(lambda: solve(g))
+        if sat or truth is not None:
+            raise RuntimeError("a planted unsatisfiable formula was reported satisfiable")
+        rows.append((n, 2 ** ((n + 1) // 2), t_chain / 1e3, t_brute / 1e3))
+        out(f"   {n:>3} {rows[-1][1]:>16} {rows[-1][2]:>15.4f} {rows[-1][3]:>16.4f}")
+    rows = np.array(rows)
+    half = rows[len(rows) // 2 :]  # the slope of the larger sizes, past fixed overheads
+    slopes = [np.polyfit(half[:, 0], np.log2(half[:, c]), 1)[0] for c in (2, 3)]
+    out(f"   log2-slope of time in n (upper half): decide_sat {slopes[0]:.2f}, brute force {slopes[1]:.2f}"
+        " (2^n each, up to polynomial factors)")
+    return rows

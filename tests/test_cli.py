@@ -98,14 +98,23 @@ def test_bad_arguments_are_rejected_by_argparse():
 
 
 def test_tour_prints_the_chain_stage_by_stage(capsys):
-    assert main(["tour"]) == 0
+    assert main(["tour", "--quick"]) == 0
     out = capsys.readouterr().out
     stages = ["Stage 0", "Stage 1: SAT -> OV", "Stage 2: OV -> attention", "Stage 3: exact attention",
-              "Stage 4", "Stage 5", "tensor_attention", "gradient", "refused: fast path refused"]
+              "Stage 4", "Stage 5", "tensor_attention", "gradient", "refused: fast path refused",
+              "Cost of the chain against brute force", "log2-slope"]
     positions = [out.index(s) for s in stages]
     assert positions == sorted(positions)
     assert "satisfies: True" in out and "brute force agrees: SATISFIABLE" in out
     assert solve(read_dimacs(BUILTIN_DIMACS)) is not None
+
+
+def test_tour_on_a_given_unsatisfiable_formula(tmp_path, capsys):
+    p = tmp_path / "u.cnf"
+    p.write_text(write_dimacs(unsatisfiable_kcnf(6, 12, 3, seed=0)))
+    assert main(["tour", str(p), "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "no orthogonal pair: UNSATISFIABLE" in out and "brute force agrees: UNSATISFIABLE" in out
 
 
 def test_module_entry_point_runs(formula):
