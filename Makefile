@@ -28,7 +28,7 @@ tour: $(VENV)/.base
 	$(PY) -m algorithms
 
 test: $(VENV)/.test
-	$(PY) -m pytest -n 2 --doctest-modules algorithms reductions tests --nbmake notebooks --nbmake-timeout=300
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --doctest-modules algorithms reductions tests --nbmake notebooks --nbmake-timeout=300
 
 bench: $(VENV)/.base
 	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
