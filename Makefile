@@ -26,6 +26,7 @@ $(VENV)/.notebooks: pyproject.toml | $(PY)
 
 tour: $(VENV)/.base
 	$(PY) -m algorithms
+	$(PY) -m reductions tour
 
 test: $(VENV)/.test
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --doctest-modules algorithms reductions tests --nbmake notebooks --nbmake-timeout=300
