@@ -130,8 +130,11 @@ def _read_text(text_or_path: str | os.PathLike) -> str:
         return Path(text_or_path).read_text()
     if not isinstance(text_or_path, str):
         raise ValueError(f"text_or_path must be a str or a path, got {type(text_or_path).__name__}")
-    if "\n" not in text_or_path and text_or_path.strip() and os.path.isfile(text_or_path):
-        return Path(text_or_path).read_text()
+    if "\n" not in text_or_path and text_or_path.strip():
+        if os.path.isfile(text_or_path):
+            return Path(text_or_path).read_text()
+        if text_or_path.strip().endswith((".cnf", ".dimacs")):
+            raise FileNotFoundError(f"no such DIMACS file: {text_or_path!r}")
     return text_or_path
 
 
@@ -154,7 +157,9 @@ def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
     ----------
     text_or_path : str or path-like
         The DIMACS text, or a path to a file holding it.  A ``str`` is read as
-        a path when it has no newline and names an existing file.
+        a path when it has no newline and names an existing file; a one-line
+        ``str`` ending in ``.cnf`` or ``.dimacs`` that names no file raises
+        ``FileNotFoundError`` rather than being parsed as text.
 
     Returns
     -------
@@ -162,6 +167,10 @@ def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
 
     Raises
     ------
+    FileNotFoundError
+        A path (or a ``.cnf`` name) that names no file.
+    ValueError
+        ``text_or_path`` neither a ``str`` nor a path.
     DimacsError
         (a ``ValueError``) naming the line of the fault: a missing, repeated or
         malformed ``p cnf V C`` header, a non-integer token, a literal with

@@ -154,7 +154,8 @@ def fast_path_rank(B: float, d: int, eps: float, power: int = 2) -> tuple[int, i
     if 2 * L > math.log(_SCREEN_MARGIN * eps / _UNIT_ROUNDOFF):
         raise ValueError(
             f"logits in [-{L:.4g}, {L:.4g}]: float64 evaluation of any power-basis polynomial for exp "
-            f"costs a relative error of about 2^-53 e^(2L) = {_UNIT_ROUNDOFF * math.exp(min(2 * L, 700.0)):.3g} > eps={eps:g}"
+            f"costs a relative error of about 2^-53 e^(2L) = {_UNIT_ROUNDOFF * math.exp(min(2 * L, 700.0)):.3g} "
+            f"> eps={eps:g}"
         )
     g = exp_approximation(-L, L, eps).degree
     return g, feature_rank(d, g)

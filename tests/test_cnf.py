@@ -6,7 +6,6 @@ import doctest
 import itertools
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -86,6 +85,15 @@ def test_dimacs_reads_a_path_and_a_path_string(tmp_path: Path):
     assert read_dimacs(str(p)) == f
 
 
+def test_missing_files_and_wrong_types_are_reported(tmp_path: Path):
+    with pytest.raises(FileNotFoundError):
+        read_dimacs(tmp_path / "missing.cnf")
+    with pytest.raises(FileNotFoundError, match="no such DIMACS file"):
+        read_dimacs(str(tmp_path / "missing.cnf"))
+    with pytest.raises(ValueError, match="text_or_path must be a str or a path"):
+        read_dimacs(b"p cnf 1 1\n1 0\n")
+
+
 # ----- malformed DIMACS: every error names its line ----------------------------------
 
 GOOD = "c comment\np cnf 3 2\n1 -2 0\n2 3 0\n"
@@ -116,6 +124,23 @@ def test_malformed_dimacs_raises_dimacs_error_naming_the_line(text, line, fragme
     assert info.value.line == line
     assert f"line {line}" in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 5),
+    st.lists(st.text(alphabet="pcnf0123456789-x. ", min_size=1, max_size=6).filter(lambda t: t.strip()), max_size=5),
+)
+def test_any_bad_header_is_reported_on_its_line(comments, tokens):
+    header = " ".join(["p", *tokens])
+    parts = header.split()
+    well_formed = len(parts) == 4 and parts[1] == "cnf" and all(_is_int(t) and int(t) >= 0 for t in parts[2:])
+    text = "c\n" * comments + header + "\n"
+    if well_formed:
+        return
+    with pytest.raises(DimacsError, match="bad header") as info:
+        read_dimacs(text)
+    assert info.value.line == comments + 1
 
 
 @settings(max_examples=150, deadline=None)

@@ -137,7 +137,13 @@ def test_a_fast_routine_refusing_on_its_own_becomes_fast_path_refused(monkeypatc
     assert not isinstance(info.value, FastPathRefused)
 
 
-TINY = [CNF(2, ((1,), (-2,))), CNF(2, ((1,), (-1,))), CNF(2, ((1, 2), (-1, -2))), CNF(1, ((1,),)), CNF(1, ((1,), (-1,)))]
+TINY = [
+    CNF(2, ((1,), (-2,))),
+    CNF(2, ((1,), (-1,))),
+    CNF(2, ((1, 2), (-1, -2))),
+    CNF(1, ((1,),)),
+    CNF(1, ((1,), (-1,))),
+]
 
 
 @pytest.mark.parametrize("f", TINY)
