@@ -635,6 +635,9 @@ def tensor_attention_error_bound(entry_error: float, V1, V2) -> float:
     ``w`` the exact row, ``delta`` the relative errors of ``A~`` and ``c`` the
     column's mid-range: the normalisation cancels everything but the spread of
     ``V``.  Our derivation (SPEC §1 step 3 asks to check the constant); ``O(n d)``.
+    (E1) is for exact arithmetic on ``A~``; the final division and the signed
+    sums add a few float64 ulps of ``max |V|`` (visible when the spread is 0,
+    e.g. a single key pair), which the tests allow for.
 
     References
     ----------

@@ -324,3 +324,25 @@ def test_kron_helpers_and_error_bound_reject_bad_input():
         tensor_attention_error_bound(1.0, np.ones((2, 1)), np.ones((2, 1)))
     with pytest.raises(ValueError, match="V2 must have 1 columns"):
         tensor_attention_error_bound(0.1, np.ones((2, 1)), np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------- property-based
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(
+    n=st.integers(1, 8), n1=st.integers(1, 8), n2=st.integers(1, 8), d=st.integers(1, 4),
+    dv=st.integers(1, 3), B=st.sampled_from([0.5, 1.0, 1.3]), seed=st.integers(0, 2**31),
+)
+def test_any_small_shape_exact_matches_einsum_and_fast_stays_within_bound(n, n1, n2, d, dv, B, seed):
+    rng = np.random.default_rng(seed)
+    args = inputs(rng, n, n1, n2, d, dv, B)
+    exact = tensor_attention(*args)
+    assert np.allclose(exact, direct(*args), rtol=1e-12, atol=1e-14)
+    T, info = tensor_attention_fast(*args, eps=1e-6, bound=B, return_info=True)
+    bound = tensor_attention_error_bound(info.entry_error, args[3], args[4])
+    # (E1) is exact arithmetic on A~; float64 sums of length r + n1 + n2 add ulps of max |V|
+    ulps = (info.rank + n1 + n2 + 8) * 2.0**-53 * np.max(np.abs(args[3])) * np.max(np.abs(args[4]))
+    assert np.max(np.abs(T - exact)) <= bound + ulps
