@@ -846,9 +846,23 @@ def tensor_attention_vjp_error_bound(
     return bQ, bK1, bK2, bV1, bV2
 
 
-from .tensor_gradient import (  # noqa: E402  (re-exported: the loss lives in its own module)
-    tensor_attention_loss,
-    tensor_attention_loss_grad,
-    tensor_attention_loss_grad_error_bound,
-    tensor_attention_loss_grad_fast,
+_LOSS = (
+    "tensor_attention_loss",
+    "tensor_attention_loss_grad",
+    "tensor_attention_loss_grad_fast",
+    "tensor_attention_loss_grad_error_bound",
 )
+
+
+def __getattr__(name: str):
+    """Re-export the training loss from :mod:`algorithms.tensor_gradient` (PEP 562).
+
+    The loss lives in its own module, which builds on this one; importing it
+    lazily here keeps ``from algorithms.tensor_attention import
+    tensor_attention_loss`` working without a circular import.
+    """
+    if name in _LOSS:
+        from . import tensor_gradient
+
+        return getattr(tensor_gradient, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
