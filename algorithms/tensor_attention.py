@@ -1,6 +1,6 @@
 """Tensor attention, exact and fast by the tensor trick, with its gradients (SPEC §3).
 
-Tensor attention (TAttC, Alman & Song, ICLR 2024, arXiv 2310.04064, Def. 1.1)
+Tensor attention (TAttC, Alman & Song, ICLR 2024, arXiv 2310.04064, abstract and Sec. 1)
 lets a query look at *pairs* of tokens.  With the column-wise Kronecker
 product ``K1 ⊘ K2`` (row ``(j1, j2)`` is ``K1[j1] ∘ K2[j2]``)::
 
@@ -8,7 +8,9 @@ product ``K1 ⊘ K2`` (row ``(j1, j2)`` is ``K1[j1] ∘ K2[j2]``)::
     Att(Q, K1, K2, V1, V2) = D^{-1} A (V1 ⊘ V2) ∈ R^{n × d},
 
 so ``A[i, (j1, j2)] = exp(<q_i, k1_j1 ∘ k2_j2> / d)``: a trilinear logit (the
-same object as "2-simplicial attention").  Row ``(j1, j2)`` is stored at
+same object as "2-simplicial attention").  The abstract of the paper writes
+no ``1/d``; we keep it, as in matrix attention (AS23) and in the training loss
+of Liang et al. (a rescaling of ``Q``; papers/tensor-and-gradient.md §3.1).  Row ``(j1, j2)`` is stored at
 ``j1 * n2 + j2``: the first factor is the slow index, which makes ``⊘`` agree
 with ``numpy.kron`` (identity (I2) below).
 
@@ -17,7 +19,7 @@ queries and of ``j1``; a block holds at most ``2**21`` logits, and the running
 maximum of each query row over all ``(j1, j2)`` is subtracted before ``exp``
 (online softmax: the running sums are rescaled when the maximum grows).
 
-Fast (Alman & Song 2024, Thm 1.3; the tensor trick).  With ``|Q|, |K1|, |K2|
+Fast (Alman & Song, ICLR 2024, Sec. 3.1; the tensor trick).  With ``|Q|, |K1|, |K2|
 <= B`` every logit lies in ``[-B³, B³]``; :func:`~algorithms.polynomial.
 exp_approximation` gives ``P`` of degree ``g`` with relative error ``eps``
 there, and since ``<q, k1 ∘ k2>^t`` expands over the same multi-indices as
@@ -34,7 +36,8 @@ with ``U1 = phi(Q)``, ``U2 = psi(K1)``, ``U3 = psi(K2)`` of rank
 so ``T = D~^{-1} U1 [(U2^T V1) ∘ (U3^T V2)]`` with ``D~ = diag(U1 [(U2^T 1) ∘
 (U3^T 1)])`` costs ``O(n r d)`` and never forms anything of size ``n²``.
 The rank is ``C(d+g, g)`` because the three factors share one multi-index;
-the paper's looser ``C(3(g+d), 3g)`` is not needed (checked in the tests).
+the looser ``C(3(g+d), 3g)`` we recall from the paper (its body could not
+be read to confirm) is not needed; the tests check the rank numerically.
 
 Error of the output (same argument as matrix attention, (E1) of
 :mod:`algorithms.attention`): if every entry of ``A~`` has relative error
@@ -292,7 +295,8 @@ def tensor_attention(Q, K1, K2, V1, V2) -> np.ndarray:
 
     References
     ----------
-    .. [1] Alman & Song, arXiv:2310.04064, Def. 1.1.
+    .. [1] Alman & Song, arXiv:2310.04064 (the problem as stated in the abstract,
+       with the ``1/d`` of matrix attention; see papers/tensor-and-gradient.md §3.1).
     """
     Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
     return _forward_exact(Q, K1, K2, V1, V2, 1.0 / Q.shape[1])[0]
@@ -597,7 +601,7 @@ def tensor_attention_fast(
 
     References
     ----------
-    .. [1] Alman & Song, arXiv:2310.04064, Thm 1.3 (``n^{1+o(1)}`` for
+    .. [1] Alman & Song, arXiv:2310.04064, upper bound (``n^{1+o(1)}`` for
        ``B = o((log n)^{1/3})``, ``d = O(log n)``).
     """
     Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
