@@ -471,13 +471,16 @@ def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | Non
     ``eta <= 2 e' / (1 - e')``.  With ``q_ij = <dO_i, V_j>`` and
     ``w_i = max_j |q_ij|``::
 
-        |dS~_ij - dS_ij| <= P_ij eta (2 + eta) w_i,
-        |dQ~_im - dQ_im| <= eta (2 + eta) w_i max_j |K_jm| / d,
-        |dK~_jm - dK_jm| <= eta (2 + eta) (1 + eta) [P~^T (w o |Q_:m|)]_j / d,
+        |dS~_ij - dS_ij| <= P_ij eta (3 + eta) w_i,
+        |dQ~_im - dQ_im| <= eta (3 + eta) w_i max_j |K_jm| / d,
+        |dK~_jm - dK_jm| <= eta (3 + eta) (1 + eta) [P~^T (w o |Q_:m|)]_j / d,
         |dV~_jl - dV_jl| <= eta (1 + eta) [P~^T |dO_:l|]_j,
 
-    using ``P <= (1 + eta) P~`` to evaluate the last two with the fast
-    operator.  ``w_i`` is bounded by ``sum_l |dO_il| max_j |V_jl|``.
+    The first line: with ``delta_i = sum_k P_ik q_ik`` (and ``delta~`` likewise),
+    ``dS~ - dS = (P~ - P) o q - P~ o (delta~ - delta) - (P~ - P) o delta``, and
+    ``|delta|, |delta~| <= w``, ``|delta~ - delta| <= eta w``, so the three terms
+    give ``P eta w + P (1 + eta) eta w + P eta w``.  The last two lines use
+    ``P <= (1 + eta) P~`` to evaluate the bound with the fast operator.  ``w_i`` is bounded by ``sum_l |dO_il| max_j |V_jl|``.
     """
     Q, K, V, dO = _check_vjp(Q, K, V, dO)
     P = low_rank_attention(Q, K, eps, bound)
@@ -485,9 +488,9 @@ def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | Non
     eta = 2 * e / (1 - e)
     w = np.abs(dO) @ np.max(np.abs(V), axis=0)
     d = Q.shape[1]
-    bQ = eta * (2 + eta) * np.outer(w, np.max(np.abs(K), axis=0)) / d
+    bQ = eta * (3 + eta) * np.outer(w, np.max(np.abs(K), axis=0)) / d
     right = P.rmatmul(np.hstack([w[:, None] * np.abs(Q), np.abs(dO)]))
-    bK = eta * (2 + eta) * (1 + eta) * right[:, :d] / d
+    bK = eta * (3 + eta) * (1 + eta) * right[:, :d] / d
     bV = eta * (1 + eta) * right[:, d:]
     return bQ, bK, bV
 
@@ -608,6 +611,6 @@ def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, boun
     d = Q.shape[1]
     w = c @ np.max(np.abs(h), axis=0)
     kmax = np.max(np.abs(A2), axis=0)
-    bQ = eta * (2 + eta) * np.outer(w, kmax) / d
+    bQ = eta * (3 + eta) * np.outer(w, kmax) / d
     bQ += 2 * (1 + eta) * float(e_c @ np.max(np.abs(h), axis=0)) * kmax[None, :] / d
     return np.abs(A1).T @ bQ
