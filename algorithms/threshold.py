@@ -231,7 +231,7 @@ def plot_threshold_map(tmap: ThresholdMap, ax=None):
         Patch(facecolor="none", edgecolor="k", hatch="//", label="SETH side (B above curve)"),
         ax.get_lines()[0],
     ]
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     return ax
 
 

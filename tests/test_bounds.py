@@ -41,9 +41,9 @@ def small_B(k):
 
 
 # ------------------------------------------------------------------------ limits
-@pytest.mark.parametrize("k, d_of_n, eps_of_n", [(2, LOG, 1 / n), (3, LOG, 1 / n), (4, LOG, 1 / n),
-                                                  (2, 3 * LOG, n**-2)])
+@pytest.mark.parametrize("k, d_of_n, eps_of_n", [(2, 3 * LOG, n**-2), (4, 2 * LOG, n**-3)])
 def test_small_entries_give_almost_linear_time(k, d_of_n, eps_of_n):
+    # (d = log n, eps = 1/n for k = 2, 3, 4: test_threshold_table_is_computed_for_each_mechanism.)
     # The upper bound on log r gives exponent <= 1, and n r d >= n: exactly 1.
     assert asymptotic_exponent(k, small_B(k), d_of_n, eps_of_n) == 1
 
