@@ -19,12 +19,15 @@ in ``O(n r d)`` time.  Error (our derivation, the constant the SPEC asks to
 check): if every entry of ``A~`` has relative error ``<= eps'`` then for each
 column ``v`` of ``V``
 
-    |T_i - Att_i| <= eps' (max v - min v) / (1 - eps'),                  (E1)
+    |T_i - Att_i| <= eps' (max v - min v) / (1 + sqrt(1 - eps'^2)),      (E1)
 
-because ``T_i - Att_i = sum_j w_ij (delta_ij - delta_i)(v_j - c) / (1 + delta_i)``
-with ``w`` the exact row, ``delta_i`` the row's weighted mean relative error
-and any constant ``c`` (take the mid-range).  This is the ``O(eps B)`` of the
-paper with the normalisation cancelling the rest.
+about ``eps' (max v - min v) / 2``.  ``T_i`` is an average of ``v`` under weights
+``w_ij (1 + delta_ij)`` renormalised; it moves furthest from the exact average
+when ``v`` takes two values ``m < M`` and ``delta = +eps'`` on one, ``-eps'`` on
+the other, and maximising ``(M - m)[a(1+e)/(1 - e + 2ae) - a]`` over the weight
+``a`` on ``M`` gives (E1) (sharp; derived and attained in
+:func:`algorithms.bounds.output_error_expr`).  This is the ``O(eps B)`` of the
+paper, with the normalisation cancelling the rest.
 
 Gradients.  For ``O = Att(Q, K, V)``, ``P = D^{-1} A`` and an upstream ``dO``,
 with ``q = dO V^T`` and ``delta_i = <dO_i, O_i>``::
@@ -71,6 +74,7 @@ __all__ = [
     "low_rank_attention",
     "LowRankAttention",
     "attention_error_bound",
+    "normalised_output_error",
     "attention_vjp",
     "attention_vjp_fast",
     "attention_vjp_error_bound",
@@ -345,7 +349,7 @@ def attention_fast(Q, K, V, eps: float = 1e-6, bound: float | None = None) -> np
 
 
 def attention_error_bound(entry_error: float, V) -> float:
-    """The bound (E1): ``eps' * max_c (max V_c - min V_c) / (1 - eps')``.
+    """The bound (E1): ``eps' * max_c (max V_c - min V_c) / (1 + sqrt(1 - eps'^2))``.
 
     ``entry_error`` is the relative error of every entry of the unnormalised
     matrix (:attr:`LowRankAttention.entry_error`).
@@ -354,7 +358,18 @@ def attention_error_bound(entry_error: float, V) -> float:
     if not 0 <= entry_error < 1:
         raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
     spread = float(np.max(V.max(axis=0) - V.min(axis=0)))
-    return entry_error * spread / (1 - entry_error)
+    return float(normalised_output_error(entry_error, spread))
+
+
+def normalised_output_error(entry_error: float, spread):
+    """(E1) for value columns of the given spread(s): ``e' spread / (1 + sqrt(1 - e'^2))``.
+
+    Any normalised average ``sum_j w_j (1 + delta_j) v_j / sum_j w_j (1 + delta_j)``
+    with ``|delta_j| <= e'`` is within this of ``sum_j w_j v_j`` when the ``v_j``
+    lie in an interval of length ``spread``; shared by matrix, tensor and
+    poly-attention.
+    """
+    return entry_error * spread / (1 + np.sqrt(1 - entry_error * entry_error))
 
 
 # ---------------------------------------------------------------------------- VJP
@@ -606,7 +621,7 @@ def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, boun
     e = P.entry_error
     eta = 2 * e / (1 - e)
     spread = h.max(axis=0) - h.min(axis=0)
-    e_c = e * spread / (1 - e)  # per column of c, by (E1)
+    e_c = normalised_output_error(e, spread)  # per column of c, by (E1)
     c = np.abs(P.apply(h) - E) + e_c
     d = Q.shape[1]
     w = c @ np.max(np.abs(h), axis=0)

@@ -43,7 +43,7 @@ Error of the output (same argument as matrix attention, (E1) of
 :mod:`algorithms.attention`): if every entry of ``A~`` has relative error
 ``<= e'``, then per column ``l`` of ``V = V1 ⊘ V2``::
 
-    |T_il - Att_il| <= e' (max V_:l - min V_:l) / (1 - e').               (E1)
+    |T_il - Att_il| <= e' (max V_:l - min V_:l) / (1 + sqrt(1 - e'^2)),   (E1)
 
 The extremes of a column of ``V1 ⊘ V2`` are among the four products of the
 extremes of ``V1_:l`` and ``V2_:l``, so the bound costs ``O(n d)``.
@@ -82,6 +82,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_matrix, check_bound, check_eps
+from .attention import normalised_output_error
 from .features import feature_rank, key_features, monomials, query_features
 from .polynomial import ExpApproximation, exp_approximation
 
@@ -611,7 +612,7 @@ def tensor_attention_fast(
 
 
 def tensor_attention_error_bound(entry_error: float, V1, V2) -> float:
-    """The bound (E1) for tensor attention: ``e' max_l (max V_:l - min V_:l) / (1 - e')``, ``V = V1 ⊘ V2``.
+    """The bound (E1) for tensor attention: ``e' max_l (max V_:l - min V_:l) / (1 + sqrt(1 - e'^2))``, ``V = V1 ⊘ V2``.
 
     Parameters
     ----------
@@ -631,14 +632,16 @@ def tensor_attention_error_bound(entry_error: float, V1, V2) -> float:
     Examples
     --------
     >>> tensor_attention_error_bound(1e-6, np.array([[1.0], [-1.0]]), np.array([[2.0], [1.0]]))
-    4.000004000004e-06
+    2.0000000000005e-06
 
     Notes
     -----
-    ``T_i - Att_i = sum_j w_ij (delta_ij - delta_i)(v_j - c) / (1 + delta_i)`` with
-    ``w`` the exact row, ``delta`` the relative errors of ``A~`` and ``c`` the
-    column's mid-range: the normalisation cancels everything but the spread of
-    ``V``.  Our derivation (SPEC §1 step 3 asks to check the constant); ``O(n d)``.
+    ``T_i`` is a renormalised average of the values under weights perturbed by
+    relative errors ``|delta| <= e'``; the worst case puts ``+e'`` on one value
+    and ``-e'`` on another, which gives (E1) exactly (see
+    :func:`algorithms.attention.normalised_output_error`): the normalisation
+    cancels everything but the spread of ``V``.  SPEC §1 step 3 asks to check
+    the constant; ``O(n d)``.
     (E1) is for exact arithmetic on ``A~``; the final division and the signed
     sums add a few float64 ulps of ``max |V|`` (visible when the spread is 0,
     e.g. a single key pair), which the tests allow for.
@@ -651,7 +654,7 @@ def tensor_attention_error_bound(entry_error: float, V1, V2) -> float:
     V2 = as_matrix("V2", V2, cols=V1.shape[1])
     if not 0 <= entry_error < 1:
         raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
-    return entry_error * float(np.max(_column_range(V1, V2))) / (1 - entry_error)
+    return float(normalised_output_error(entry_error, float(np.max(_column_range(V1, V2)))))
 
 
 # ---------------------------------------------------------------------------- fast VJP

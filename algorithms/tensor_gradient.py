@@ -51,6 +51,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_matrix
+from .attention import normalised_output_error
 from .tensor_attention import (
     _column_range,
     _fast_vjp,
@@ -295,7 +296,7 @@ def tensor_attention_loss_grad_error_bound(
     """Entrywise bound on ``|tensor_attention_loss_grad_fast - tensor_attention_loss_grad|`` (our derivation).
 
     Two sources.  (a) ``c~ = f~ h - E`` misses ``c`` by at most
-    ``e_l = e' range(h_:l) / (1 - e')`` per column, by (E1).  (b) With ``f~``
+    ``e_l = e' range(h_:l) / (1 + sqrt(1 - e'^2))`` per column, by (E1).  (b) With ``f~``
     in place of ``f`` at the same ``c~``, the VJP bound of
     :func:`~algorithms.tensor_attention.tensor_attention_vjp_error_bound`:
     ``|F~ - F| <= 1.5 eta R_i f`` with ``R_i = sum_l |c~_il| range(h_:l)``.
@@ -340,7 +341,7 @@ def tensor_attention_loss_grad_error_bound(
     else:
         a45 = np.kron(np.max(np.abs(A4), axis=0), np.max(np.abs(A5), axis=0))
         spread = 2 * (np.abs(W).T @ a45)
-    e_c = e * spread / (1 - e)
+    e_c = normalised_output_error(e, spread)
     c = _output(P.apply(V1, V2), W) - E
     R = np.abs(c) @ spread
     R_c = float(e_c @ spread)

@@ -465,7 +465,7 @@ class ThresholdInstance:
     threshold : ``decide`` answers yes iff ``min y < threshold`` (max-IP, tensor)
         or ``max y > threshold`` (Hamming), ``y`` the output's first column.
     tolerance : additive error on ``y`` the decision survives (``eps_a``).
-    eps : relative entry error ``e`` with ``e / (1 - e) = tolerance``, the
+    eps : relative entry error ``e`` with ``e / (1 + sqrt(1 - e^2)) = tolerance``, the
         ``eps`` to hand :func:`~algorithms.attention.attention_fast` (by its
         bound (E1), the spread of ``V`` being 1).
     form : ``"max-ip"``, ``"hamming"`` or ``"tensor"``.
@@ -514,7 +514,9 @@ def _check_margin(margin: float) -> float:
 def _separation(y_yes: float, y_no: float) -> tuple[float, float, float]:
     lo, hi = min(y_yes, y_no), max(y_yes, y_no)
     tolerance = (hi - lo) / 2
-    return (lo + hi) / 2, tolerance, tolerance / (1 + tolerance)
+    # Invert (E1) of algorithms.attention for an indicator V (spread 1):
+    # e / (1 + sqrt(1 - e^2)) = tolerance  <=>  e = 2 tolerance / (1 + tolerance^2).
+    return (lo + hi) / 2, tolerance, 2 * tolerance / (1 + tolerance**2)
 
 
 def _indicator(rows: int, at: slice) -> np.ndarray:

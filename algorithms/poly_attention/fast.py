@@ -43,7 +43,7 @@ the monomials containing ``x_j`` and ``V^(j)``.
   (the paper's near-linear Strassen algorithm for ``B = o(sqrt(log n))``).
 
 Error.  Relative error ``e`` on every unnormalised weight gives, per value
-column ``c``, ``|T - Att| <= e (hi_c - lo_c) / (1 - e)`` where ``[lo_c, hi_c]``
+column ``c``, ``|T - Att| <= e (hi_c - lo_c) / (1 + sqrt(1 - e^2))`` where ``[lo_c, hi_c]``
 contains every value product ``V^(2)[l_2, c] ... V^(t)[l_t, c]`` (the
 normalisation cancels the common part; same argument as for matrix attention,
 SPEC §1).  ``[lo_c, hi_c]`` is computed by interval multiplication.
@@ -64,6 +64,7 @@ import networkx as nx
 import numpy as np
 
 from algorithms._checks import check_bound, check_eps
+from algorithms.attention import normalised_output_error
 from algorithms.features import feature_rank, key_features, query_features
 from algorithms.polynomial import exp_approximation
 
@@ -115,11 +116,11 @@ def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
 
 
 def fast_error_bound(entry_error: float, Vs: Sequence[np.ndarray]) -> np.ndarray:
-    """``entry_error (hi_c - lo_c) / (1 - entry_error)`` per column (module docstring)."""
+    """``entry_error (hi_c - lo_c) / (1 + sqrt(1 - entry_error^2))`` per column (module docstring)."""
     if not 0 <= entry_error < 1:
         raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
     lo, hi = value_product_range(Vs)
-    return entry_error * (hi - lo) / (1 - entry_error)
+    return normalised_output_error(entry_error, hi - lo)
 
 
 def _factor_features(h, Xs, B, eps):
