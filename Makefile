@@ -31,8 +31,9 @@ tour: $(VENV)/.base
 test: $(VENV)/.test
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --doctest-modules algorithms reductions tests --nbmake notebooks --nbmake-timeout=300
 
+# Benchmarks run on one BLAS thread so that exact and fast are compared on equal terms.
 bench: $(VENV)/.base
-	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	for f in bench/*.py; do echo "== $$f"; OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) $$f || exit 1; done
 
 notebooks: $(VENV)/.notebooks
 	$(VENV)/bin/jupyter lab notebooks

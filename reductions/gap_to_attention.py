@@ -100,6 +100,7 @@ __all__ = [
     "max_inner_product",
     "max_inner_product3",
     "min_hamming_distance",
+    "separated_gap_instance",
     "gap_answer",
     "planted_gap_instance",
     "planted_gap3_instance",
@@ -329,6 +330,45 @@ def planted_gap_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: b
         sets[1][pair[1]] = b
         _repair(sets, t_lo, pair, w, rng)
     return GapInstance(sets[0], sets[1], t_lo, t_hi), pair
+
+
+def separated_gap_instance(N: int, m: int, w: int, *, yes: bool,
+                           seed: int | None = None) -> GapInstance:
+    """A gap max-IP instance with ``t_lo = 0``: the two sides live on disjoint halves.
+
+    The rows of ``A`` are weight-``w`` vectors on one random half of the ``m``
+    coordinates and those of ``B`` on the other half, so every pair is
+    orthogonal (``t_lo = 0``); for ``yes`` one row of ``B`` is replaced by a
+    row of ``A`` (inner product ``w = t_hi``).  The gap is the whole weight, so
+    the construction of :func:`gap_to_attention` needs only a small ``B``:
+    these are the below-threshold instances on which the polynomial method
+    runs at test sizes.
+
+    Raises
+    ------
+    ValueError
+        If not ``1 <= w <= m // 2`` or ``N < 1``.
+
+    Examples
+    --------
+    >>> gap_answer(separated_gap_instance(6, 6, 3, yes=True, seed=0))
+    True
+    """
+    if N < 1 or not 1 <= w <= m // 2:
+        raise ValueError(f"need N >= 1 and 1 <= w <= m // 2, got N={N}, m={m}, w={w}")
+    rng = np.random.default_rng(seed)
+    perm, half = rng.permutation(m), m // 2
+
+    def rows(coords: np.ndarray) -> np.ndarray:
+        X = np.zeros((N, m), dtype=np.uint8)
+        for r in range(N):
+            X[r, rng.permutation(coords)[:w]] = 1
+        return X
+
+    A, B = rows(perm[:half]), rows(perm[half:])
+    if yes:
+        B[rng.integers(N)] = A[rng.integers(N)]
+    return GapInstance(A, B, 0, w)
 
 
 def planted_gap3_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: bool,

@@ -10,6 +10,7 @@ import pytest
 from algorithms.attention import attention, attention_error_bound, attention_fast, low_rank_attention
 from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
 from reductions.gap_to_attention import (
+    separated_gap_instance,
     Gap3Instance,
     GapInstance,
     HammingGapInstance,
@@ -49,20 +50,7 @@ def _correct_triple(src, triple, yes):
 
 
 def _split_instance(N, m, w, yes, seed):
-    """Below-threshold source: A lives on half the coordinates, B on the other half (gap w - 0 = w)."""
-    rng = np.random.default_rng(seed)
-    perm, half = rng.permutation(m), m // 2
-
-    def rows(coords):
-        X = np.zeros((N, m), dtype=int)
-        for r in range(N):
-            X[r, rng.permutation(coords)[:w]] = 1
-        return X
-
-    A, B = rows(perm[:half]), rows(perm[half:])
-    if yes:
-        B[rng.integers(N)] = A[rng.integers(N)]
-    return GapInstance(A, B, 0, w)
+    return separated_gap_instance(N, m, w, yes=yes, seed=seed)
 
 
 # ---------------------------------------------------------------------------- source problems
