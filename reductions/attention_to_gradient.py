@@ -225,7 +225,7 @@ def attention_gradient_instance(Q, K, V, rows: slice) -> tuple[GradientInstance,
     K = as_matrix("K", K, cols=Q.shape[1])
     V = as_matrix("V", V, rows=K.shape[0])
     rows = _check_rows(rows, Q.shape[0])
-    (n, d), (m, d_v) = Q.shape, V.shape
+    d, (m, d_v) = Q.shape[1], V.shape
     b, p = rows.stop - rows.start, d_v + 1
     M = 2 * p
     D = d + M + b

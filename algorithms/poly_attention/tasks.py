@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .exact import poly_attention_exact
-from .polynomial import AttentionPolynomial, path_attention, self_attention, strassen_attention
+from .polynomial import path_attention, self_attention, strassen_attention
 
 __all__ = [
     "CompositionInstance",
