@@ -55,8 +55,8 @@ def inputs(h, n, d, dv, rng):
 
 
 def exact_exponents(quick: bool, rng) -> None:
-    quadratic = [128, 256, 512] if quick else [512, 1024, 2048, 4096]
-    cubic = [24, 32, 48] if quick else [64, 96, 128, 192, 256]
+    quadratic = [128, 256, 512] if quick else [1024, 2048, 4096, 8192]
+    cubic = [24, 32, 48] if quick else [96, 128, 192, 256, 384]
     star = tree_attention(nx.star_graph(range(1, 5)))
     cases = [
         ("self x1x2", self_attention(), quadratic, 2),
