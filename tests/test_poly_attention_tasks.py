@@ -5,34 +5,38 @@ import itertools
 import numpy as np
 import pytest
 
-from algorithms.poly_attention import self_attention, strassen_attention, tensor_attention
+from algorithms.poly_attention import (
+    self_attention,
+    strassen_attention,
+    tensor_attention,
+)
 from algorithms.poly_attention.tasks import (
     CompositionInstance,
+    Match3Instance,
     RelationInstance,
     RootFindingInstance,
+    composition_weights,
     evaluate_polynomial,
     parse_polynomial,
+    random_composition,
+    random_match3,
     random_relations,
     random_root_finding,
     relation_composition_weights,
     root_finding_polynomial,
     root_finding_weights,
+    self_attention_one_hop,
     self_attention_relation_lookup,
-    solve_relation_composition,
-    solve_root_finding,
-    Match3Instance,
-    composition_weights,
-    random_composition,
-    random_match3,
     solve_composition,
     solve_match3,
-    self_attention_one_hop,
+    solve_relation_composition,
+    solve_root_finding,
 )
 
 
 def test_composition_answer_and_chain_on_a_knowledge_base():
     # people -> city -> country:  Sam lives in Toronto, Toronto is in Canada
-    people, cities, countries = ["Sam", "Ana", "Li"], ["Toronto", "Lyon", "Osaka"], ["Canada", "France", "Japan"]
+    people, _cities, countries = ["Sam", "Ana", "Li"], ["Toronto", "Lyon", "Osaka"], ["Canada", "France", "Japan"]
     lives_in = [0, 1, 2]  # Sam->Toronto, Ana->Lyon, Li->Osaka
     is_in = [0, 1, 2]
     inst = CompositionInstance(np.array([lives_in, is_in]), x=people.index("Sam"))
@@ -186,7 +190,7 @@ def test_root_finding_labels_match_a_direct_search():
 
 
 def test_attention_polynomial_is_read_off_the_support_of_p_squared():
-    same = lambda h, g: h.t == g.t and set(h.monomials) == set(g.monomials)  # noqa: E731
+    same = lambda h, g: h.t == g.t and set(h.monomials) == set(g.monomials)
     assert same(root_finding_polynomial("y1 + y2 + y3 - 5")[0], strassen_attention())  # Match3
     assert same(root_finding_polynomial("y1*y2 - y3")[0], tensor_attention(3))
     assert str(root_finding_polynomial("y1 + y2 - y3*y4")[0]) == "x1x2 + x1x3x4 + x2x3x4"
@@ -249,6 +253,8 @@ def test_two_root_finding_heads_decide_match3():
 def test_evaluate_polynomial_is_exact_on_integers():
     p = parse_polynomial("3*y1**2*y2 - y2 + 7")
     assert int(evaluate_polynomial(p, [np.int64(4), np.int64(-2)])) == 3 * 16 * (-2) + 2 + 7
+    with pytest.raises(ValueError, match="t=2 arrays"):
+        evaluate_polynomial(p, [np.int64(4)])
 
 
 def test_relation_and_root_finding_inputs_are_validated():
@@ -290,8 +296,8 @@ def test_relation_and_root_finding_inputs_are_validated():
     with pytest.raises(ValueError, match="low and high"):
         random_root_finding("y1 - y2", 3, 4, 1)
     with pytest.raises(ValueError, match="too large for the brute-force"):
-        RootFindingInstance(np.arange(200), "y1 + y2 + y3 + y4").labels
+        _ = RootFindingInstance(np.arange(200), "y1 + y2 + y3 + y4").labels
     with pytest.raises(ValueError, match="int64"):
-        RootFindingInstance(np.array([2**40, 1]), "y1*y2 - y1**2").labels
+        _ = RootFindingInstance(np.array([2**40, 1]), "y1*y2 - y1**2").labels
     with pytest.raises(ValueError, match="float64"):
         root_finding_weights(RootFindingInstance(np.array([10**6, 3, 10**5]), "y1*y2 - y3"))

@@ -31,29 +31,34 @@ from dataclasses import dataclass
 import numpy as np
 
 from .exact import poly_attention_exact
-from .polynomial import AttentionPolynomial, path_attention, self_attention, strassen_attention
+from .polynomial import (
+    AttentionPolynomial,
+    path_attention,
+    self_attention,
+    strassen_attention,
+)
 
 __all__ = [
     "CompositionInstance",
-    "random_composition",
-    "composition_weights",
-    "solve_composition",
-    "self_attention_one_hop",
     "Match3Instance",
-    "random_match3",
-    "match3_weights",
-    "solve_match3",
     "RelationInstance",
-    "random_relations",
-    "relation_composition_weights",
-    "solve_relation_composition",
-    "self_attention_relation_lookup",
-    "parse_polynomial",
-    "evaluate_polynomial",
     "RootFindingInstance",
+    "composition_weights",
+    "evaluate_polynomial",
+    "match3_weights",
+    "parse_polynomial",
+    "random_composition",
+    "random_match3",
+    "random_relations",
     "random_root_finding",
+    "relation_composition_weights",
     "root_finding_polynomial",
     "root_finding_weights",
+    "self_attention_one_hop",
+    "self_attention_relation_lookup",
+    "solve_composition",
+    "solve_match3",
+    "solve_relation_composition",
     "solve_root_finding",
 ]
 
@@ -576,7 +581,7 @@ def _square(p: dict[Exponent, int]) -> dict[Exponent, int]:
     out: dict[Exponent, int] = {}
     for a, c in p.items():
         for b, e in p.items():
-            ab = tuple(x + y for x, y in zip(a, b))
+            ab = tuple(x + y for x, y in zip(a, b, strict=True))
             out[ab] = out.get(ab, 0) + c * e
     return {a: c for a, c in out.items() if c != 0}
 
@@ -588,10 +593,13 @@ def _support(a: Exponent) -> frozenset[int]:
 
 def evaluate_polynomial(p: dict[Exponent, int], Y) -> np.ndarray:
     """``p(Y_1, ..., Y_t)`` for broadcastable arrays ``Y_j`` (integers stay exact in int64)."""
+    t = len(next(iter(p)))
+    if len(Y) != t:
+        raise ValueError(f"Y must hold t={t} arrays, one per variable, got {len(Y)}")
     total = 0
     for a, c in p.items():
         term = c
-        for Yj, e in zip(Y, a):
+        for Yj, e in zip(Y, a, strict=True):
             if e:
                 term = term * np.asarray(Yj) ** e
         total = total + term
