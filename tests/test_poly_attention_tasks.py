@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from algorithms.poly_attention import (
+    poly_attention_exact,
     self_attention,
     strassen_attention,
     tensor_attention,
+    tensor_form,
 )
 from algorithms.poly_attention.tasks import (
     CompositionInstance,
@@ -206,6 +208,7 @@ def test_attention_polynomial_is_read_off_the_support_of_p_squared():
         ("y1 + y2 + y3 - 10", -5, 12, (5, 10)),  # Match3 without the modulus: Strassen attention
         ("y1*y2 - y3", 1, 12, (5, 10)),  # degree 2: one 3-tensor head
         ("y1 + y2 - y3*y4", 1, 12, (4, 7)),  # 4 variables: x1x2 + x1x3x4 + x2x3x4
+        ("y1 - 2*y2", 1, 8, (5, 10)),  # a tree: one self-attention head
     ],
 )
 def test_one_head_solves_polynomial_root_finding(p, low, high, sizes):
@@ -238,6 +241,19 @@ def test_the_head_reads_off_a_root_and_the_logit_is_minus_K_p_squared():
     (K, G, const) = np.linalg.lstsq(np.array(rows), np.array(logits), rcond=None)[0]
     assert np.allclose(np.array(rows) @ [K, G, const], logits, rtol=0, atol=1e-6 * np.abs(logits).max())
     assert G > np.log(4 * n * n) and K > 2 * G * (n * n - 1)
+
+
+def test_three_variable_task_heads_run_as_one_3_tensor_head():
+    rng = np.random.default_rng(11)
+    relations = random_relations(4, rng=rng)
+    roots = random_root_finding("y1 + y2 + y3 - 10", 7, -5, 12, rng)
+    for weights, inst, read in [
+        (relation_composition_weights, relations, lambda out: out[:, 0] > 0.5),
+        (root_finding_weights, roots, lambda out: np.abs(roots.y + out[:, 0] + out[:, 1] - 10) < 0.5),
+    ]:
+        h, Xs, Vs = weights(inst)
+        out = poly_attention_exact(tensor_attention(3), tensor_form(h, Xs), Vs).output
+        assert np.array_equal(read(out), inst.labels)
 
 
 def test_two_root_finding_heads_decide_match3():
