@@ -57,7 +57,7 @@ MECHANISMS: tuple[MechanismRow, ...] = (
         "n^2 d", "n^{2-o(1)} (SETH, at B = Θ(√log n); AS23)",
         "n^{1+o(1)} iff B = o(√log n) (AS23)",
         "no (Peng et al. 2024, once n log n > H(d+1)p)", "no", "no (Sanford et al. 2023)",
-        "no: size n^{Ω(1)} (Kozachinskiy et al. Thms 3.2, 3.6-3.7)",
+        "no: size n^{Ω(1)} (Kozachinskiy et al. Thm 3.2 and its applications, Thms 3.4-3.7)",
         "not at size n^{o(1)} for p = y1+y2+y3-Σ (our inference: two such heads decide Match3)",
         "exponent: bench slope; fails composition: test_one_hop_self_attention_is_a_lookup_but_not_a_composition (demo);"
         " fails relation composition: test_one_head_self_attention_lookups_decide_the_wrong_relation (demo)",
