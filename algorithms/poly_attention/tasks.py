@@ -14,6 +14,18 @@
   (repeats allowed).  Two Strassen heads solve it (:func:`match3_weights`);
   by :func:`~algorithms.poly_attention.polynomial.tensor_form` so do two
   3-tensor heads.
+* **Binary relation composition** (Kozachinskiy et al., arXiv 2501.19215,
+  §3.2.3): ``n = m^2`` tokens ``(i, j)`` holding ``(A_ij, B_ij)``, answer
+  ``(B o A)_ij``.  One Strassen head solves it
+  (:func:`relation_composition_weights`, their Thm 4.2 by our own weights);
+  one standard layer needs size ``n^{Omega(1)}`` (their Thm 3.2), and the
+  natural one-head lookups decide a different relation
+  (:func:`self_attention_relation_lookup`, a demonstration).
+* **Polynomial root-finding** (Chakrabarti, Pitassi & Alman, Thm 3.7): token
+  ``l1`` answers whether ``p(y_l1, y_l2, ..., y_lt) = 0`` for some tokens.
+  One head whose ``h`` is read off the support of ``p^2``
+  (:func:`root_finding_weights`); Match3 without the modulus is
+  ``p = y1 + y2 + y3 - m``.
 
 The weights are our own reconstructions (papers/poly-attention.md §5.3; the
 paper's own constructions were not readable), each with its proof below.  Their
