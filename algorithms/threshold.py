@@ -41,6 +41,8 @@ from algorithms.bounds import (
     fast_flops_expr,
     hard_instance_bound_expr,
     mechanism_degree,
+)
+from algorithms.bounds import (
     n as n_symbol,
 )
 from algorithms.features import feature_rank

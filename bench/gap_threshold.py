@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms.attention import attention, attention_error_bound, attention_fast, low_rank_attention
+from algorithms.attention import (
+    attention,
+    attention_error_bound,
+    attention_fast,
+    low_rank_attention,
+)
 from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
 from reductions.gap_to_attention import (
     gap3_to_tensor_attention,

@@ -54,9 +54,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -218,7 +219,12 @@ def _run(clock: _Clock, trace: Trace, name: str, fn: Callable[[], Any]) -> Any:
 
 
 def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
-    from algorithms.attention import attention, attention_fast, attention_loss_grad, attention_loss_grad_fast
+    from algorithms.attention import (
+        attention,
+        attention_fast,
+        attention_loss_grad,
+        attention_loss_grad_fast,
+    )
     from reductions.ov_to_attention import ov_to_attention
 
     ov, decode_ov = clock.run("sat_to_ov", lambda: sat_to_ov(cnf), n_vars=cnf.num_vars, clauses=cnf.num_clauses)
@@ -229,7 +235,10 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
     n, d = inst.Q.shape
     trace.stages[-1].sizes.update(n=n, n_keys=inst.K.shape[0], d=d, B=Bmax, beta=float(inst.beta))
     if gradient:
-        from reductions.attention_to_gradient import attention_gradient_instance, attention_via_gradient
+        from reductions.attention_to_gradient import (
+            attention_gradient_instance,
+            attention_via_gradient,
+        )
 
         if algorithm == "fast":  # the oracle sees the gradient instance: larger entries, head dimension D
             g_inst, _ = attention_gradient_instance(inst.Q, inst.K, inst.V, slice(0, d))
@@ -238,7 +247,7 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
             _check_fast(trace, B_grad, n, g_inst.D, eps, 2, max_rank)
 
         grad = attention_loss_grad if algorithm == "exact" else partial(attention_loss_grad_fast, eps=eps)
-        run_grad = lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)  # noqa: E731
+        run_grad = lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)
         out = _run(clock, trace, "attention_via_gradient", run_grad)
     else:
         if algorithm == "fast":

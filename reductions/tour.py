@@ -11,7 +11,7 @@ table of the chain's cost against brute force as the number of variables grows.
 from __future__ import annotations
 
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

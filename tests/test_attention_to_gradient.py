@@ -14,15 +14,23 @@ from algorithms.attention import (
     attention_loss_grad_error_bound,
     attention_loss_grad_fast,
 )
-from algorithms.tensor_attention import tensor_attention, tensor_attention_loss, tensor_attention_loss_grad
+from algorithms.tensor_attention import (
+    tensor_attention,
+    tensor_attention_loss,
+    tensor_attention_loss_grad,
+)
 from reductions.attention_to_gradient import (
     attention_gradient_instance,
-    gap_via_gradient,
     attention_via_gradient,
+    gap_via_gradient,
     tensor_attention_gradient_instance,
     tensor_attention_via_gradient,
 )
-from reductions.gap_to_attention import gap_answer, planted_gap3_instance, planted_gap_instance
+from reductions.gap_to_attention import (
+    gap_answer,
+    planted_gap3_instance,
+    planted_gap_instance,
+)
 
 
 def _qkv(rng, n, m, d, d_v, scale=1.0):

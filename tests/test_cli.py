@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from reductions.__main__ import main
-from reductions.cnf import CNF, random_kcnf, read_dimacs, solve, unsatisfiable_kcnf, write_dimacs
+from reductions.cnf import (
+    CNF,
+    random_kcnf,
+    read_dimacs,
+    solve,
+    unsatisfiable_kcnf,
+    write_dimacs,
+)
 from reductions.sat_to_ov import sat_to_kov, sat_to_ov
 from reductions.tour import BUILTIN_DIMACS
 

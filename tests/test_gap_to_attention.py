@@ -7,10 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from algorithms.attention import attention, attention_error_bound, attention_fast, low_rank_attention
+from algorithms.attention import (
+    attention,
+    attention_error_bound,
+    attention_fast,
+    low_rank_attention,
+)
 from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
 from reductions.gap_to_attention import (
-    separated_gap_instance,
     Gap3Instance,
     GapInstance,
     HammingGapInstance,
@@ -26,6 +30,7 @@ from reductions.gap_to_attention import (
     planted_gap3_instance,
     planted_gap_instance,
     polynomial_method_rank,
+    separated_gap_instance,
     to_hamming,
 )
 

@@ -9,7 +9,12 @@ import pytest
 
 from algorithms.attention import attention
 from algorithms.tensor_attention import tensor_attention
-from reductions.ov import find_orthogonal_pair, find_orthogonal_tuple, planted_kov, planted_ov
+from reductions.ov import (
+    find_orthogonal_pair,
+    find_orthogonal_tuple,
+    planted_kov,
+    planted_ov,
+)
 from reductions.ov_to_attention import kov_to_tensor_attention, ov_to_attention
 
 

@@ -9,8 +9,20 @@ import numpy as np
 import pytest
 
 import reductions.sat_to_ov
-from reductions.cnf import CNF, count_models, planted_kcnf, random_kcnf, solve, unsatisfiable_kcnf
-from reductions.ov import count_orthogonal_pairs, count_orthogonal_tuples, find_orthogonal_pair, find_orthogonal_tuple
+from reductions.cnf import (
+    CNF,
+    count_models,
+    planted_kcnf,
+    random_kcnf,
+    solve,
+    unsatisfiable_kcnf,
+)
+from reductions.ov import (
+    count_orthogonal_pairs,
+    count_orthogonal_tuples,
+    find_orthogonal_pair,
+    find_orthogonal_tuple,
+)
 from reductions.sat_to_ov import partition, sat_to_kov, sat_to_ov
 
 # k = 3 threshold ~ 4.27, k = 4 threshold ~ 9.93: ratios straddle both
@@ -76,7 +88,7 @@ def test_planted_yes_and_no_formulas(seed):
     assert find_orthogonal_tuple(inst3.sets) is None
 
 
-@pytest.mark.parametrize("n", range(0, 14))
+@pytest.mark.parametrize("n", range(14))
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_blow_up_matches_docstring(n, k):
     """N_t = 2^{|V_t|}, |V_t| in {ceil(n/k), floor(n/k)} (larger first), dimension m = M clauses."""

@@ -327,8 +327,8 @@ def test_kron_helpers_and_error_bound_reject_bad_input():
 
 
 # ---------------------------------------------------------------- property-based
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)

@@ -10,8 +10,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from algorithms.polynomial import exp_approximation  # noqa: E402
-from algorithms.threshold import (  # noqa: E402
+from algorithms.polynomial import exp_approximation
+from algorithms.threshold import (
     EXACT_WINS,
     FAST_WINS,
     INFEASIBLE,

@@ -244,7 +244,7 @@ def test_exact_backward_noncausal_equals_central_differences():
     X, target = RNG.uniform(-1, 1, (6, 4)), RNG.standard_normal((6, 3))
     _, grads = loss_and_grad(params, X, target)
     theta, h = flatten(params), 1e-5
-    L = lambda v: mse_loss(forward(unflatten(v, params), X)[0], target)[0]  # noqa: E731
+    L = lambda v: mse_loss(forward(unflatten(v, params), X)[0], target)[0]
     numeric = np.array([(L(theta + h * e) - L(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
     assert np.linalg.norm(numeric - flatten(grads)) <= 1e-6 * np.linalg.norm(numeric)
 

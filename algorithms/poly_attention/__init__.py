@@ -16,9 +16,13 @@ tasks
     Function composition and Match3: generators, answers, explicit weights.
 """
 
-from .exact import ExactResult, check_poly_inputs, poly_attention_bruteforce, poly_attention_exact
+from .exact import (
+    ExactResult,
+    check_poly_inputs,
+    poly_attention_bruteforce,
+    poly_attention_exact,
+)
 from .fast import FastResult, fast_error_bound, poly_attention_fast, value_product_range
-from .table import MECHANISMS, markdown_table
 from .polynomial import (
     AttentionPolynomial,
     best_elimination_order,
@@ -30,6 +34,7 @@ from .polynomial import (
     tensor_form,
     tree_attention,
 )
+from .table import MECHANISMS, markdown_table
 
 __all__ = [
     "AttentionPolynomial",

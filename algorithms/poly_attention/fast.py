@@ -58,7 +58,8 @@ References
 from __future__ import annotations
 
 import string
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np

@@ -126,7 +126,7 @@ class AttentionPolynomial:
 
     # ------------------------------------------------------------------ parsing
     @classmethod
-    def parse(cls, text: str) -> "AttentionPolynomial":
+    def parse(cls, text: str) -> AttentionPolynomial:
         """Read ``"x1x2 + x2x3"`` (``*`` between factors allowed); ``t`` = largest index.
 
         Examples

@@ -31,7 +31,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .polynomial import AttentionPolynomial, path_attention, self_attention, strassen_attention, tensor_attention
+from .polynomial import (
+    AttentionPolynomial,
+    path_attention,
+    self_attention,
+    strassen_attention,
+    tensor_attention,
+)
 
 __all__ = ["MechanismRow", "MECHANISMS", "markdown_table"]
 

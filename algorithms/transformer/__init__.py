@@ -35,8 +35,22 @@ Examples
 True
 """
 
-from algorithms.transformer.head import HeadCache, PolynomialFactors, head_forward, head_vjp
-from algorithms.transformer.lowrank import ArrayFactors, lowrank_product, masked_lowrank_product
+from algorithms.transformer.depth import (
+    gradient_errors,
+    layer_errors,
+    paper_depth_bound,
+)
+from algorithms.transformer.head import (
+    HeadCache,
+    PolynomialFactors,
+    head_forward,
+    head_vjp,
+)
+from algorithms.transformer.lowrank import (
+    ArrayFactors,
+    lowrank_product,
+    masked_lowrank_product,
+)
 from algorithms.transformer.model import (
     LayerParams,
     Params,
@@ -48,7 +62,6 @@ from algorithms.transformer.model import (
     sgd_step,
     unflatten,
 )
-from algorithms.transformer.depth import gradient_errors, layer_errors, paper_depth_bound
 from algorithms.transformer.network import (
     ForwardCache,
     attention_approximation,
