@@ -86,7 +86,6 @@ __all__ = [
 
 _BLOCK_ENTRIES = 2**22  # a query block of the exact algorithm holds at most this many logits
 _FEATURE_BLOCK = 2048  # rows of features built at a time by the fast algorithm
-_U = 2.0**-53
 
 
 # ---------------------------------------------------------------------------- checks
@@ -197,12 +196,7 @@ class LowRankAttention:
 
     @property
     def entry_error(self) -> float:
-        a = self.approximation
-        M = self.bound**2
-        terms = 2 * self.degree + 2 + self.rank + self.K.shape[0]
-        gamma = terms * _U / (1 - terms * _U)
-        magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(a.coefficients)) * np.exp(M))
-        return a.sampled_error + gamma * magnitude
+        return self.approximation.entry_error(2 * self.degree + 2 + self.rank + self.K.shape[0])
 
     def _phi(self, rows: slice) -> np.ndarray:
         return query_features(self.Q[rows], self.approximation.coefficients, 1.0 / self.Q.shape[1])

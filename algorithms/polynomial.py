@@ -105,6 +105,21 @@ class ExpApproximation:
         """Evaluate ``P`` at ``x`` (float64, Horner)."""
         return np.polynomial.polynomial.polyval(np.asarray(x, dtype=float), self.coefficients)
 
+    def entry_error(self, operations: int) -> float:
+        """Relative error of ``P(x)`` for every ``|x| <= M = max(|lo|, hi)`` as a float64 sum.
+
+        When ``P(x)`` is evaluated as a sum of ``operations`` rounded products
+        and additions (a feature product summed over ranks and keys), each
+        step errs by at most ``gamma = operations u / (1 - operations u)``
+        relative to ``sum_j |a_j| M^j``, and ``e^x >= e^{-M}``.  So the error is
+        at most ``sampled_error + gamma sum_j |a_j| M^j e^M`` (Higham, eq. 3.4):
+        the worst-case bound the fast attention algorithms report.
+        """
+        M = max(abs(self.lo), abs(self.hi))
+        gamma = operations * _UNIT_ROUNDOFF / (1 - operations * _UNIT_ROUNDOFF)
+        magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(self.coefficients)) * np.exp(M))
+        return self.sampled_error + gamma * magnitude
+
 
 def _check_interval(lo: float, hi: float) -> None:
     for name, value in (("lo", lo), ("hi", hi)):

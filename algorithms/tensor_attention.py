@@ -106,7 +106,6 @@ __all__ = [
 _BLOCK_ENTRIES = 2**21  # logits held by one block of the exact algorithms (16 MB)
 _QUERY_BLOCK = 64  # query rows per block of the exact algorithms
 _FEATURE_BLOCK = 512  # rows of features built at a time by the fast algorithms (fits in cache)
-_U = 2.0**-53
 
 
 # ---------------------------------------------------------------------------- Kronecker
@@ -433,11 +432,7 @@ class LowRankTensorAttention:
 
     @property
     def entry_error(self) -> float:
-        a, M = self.approximation, self.half_width
-        k = 3 * self.degree + 3 + self.rank + self.K1.shape[0] + self.K2.shape[0]
-        gamma = k * _U / (1 - k * _U)
-        magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(a.coefficients)) * np.exp(M))
-        return a.sampled_error + gamma * magnitude
+        return self.approximation.entry_error(3 * self.degree + 3 + self.rank + self.K1.shape[0] + self.K2.shape[0])
 
     @property
     def query_weights(self) -> np.ndarray:
