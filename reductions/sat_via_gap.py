@@ -26,6 +26,10 @@ attention       ``max(N_a, N_b+1)``  ``q^{K+1}``    ``sqrt(q^{K+1} beta)``      
 direct (ref.)   ``max(N_a, N_b+1)``  ``M``          ``sqrt(M (ln 2N_b + 1))``   ``M (ln 2N_b + 1)``
 ==============  ===================  =============  ==========================  ======================
 
+For ``k = 3`` (3-OV, tensor attention): ``N_b N_c`` in place of ``N_b``, cube
+roots for ``B``, ``Delta = q - 3T + 3``, dimension ``q^{2K+1}``, ``q^{3T-3}``
+instances.
+
 What it reaches (:func:`chain_limits`).  The logit range ``beta q = (1 +
 O(T/q)) ln(margin N_b)`` is ``Theta(log n)``: the threshold scale, where the
 direct reduction of :mod:`reductions.ov_to_attention` has ``Theta(m log n) =
@@ -192,7 +196,7 @@ def chain_sizes(log2_N: Sequence[float], m: int, *, T: int | None = None, q: int
     Raises
     ------
     ValueError
-        As :func:`~reductions.ov_to_gap.default_parameters`.
+        As :func:`~reductions.ov_to_gap.default_parameters`; ``margin <= 1``.
 
     Examples
     --------
@@ -201,6 +205,8 @@ def chain_sizes(log2_N: Sequence[float], m: int, *, T: int | None = None, q: int
     (25, 125, 5, 10.748, 4.621, 4093750)
     """
     k = len(log2_N)
+    if not (isinstance(margin, (int, float)) and math.isfinite(margin) and margin > 1):
+        raise ValueError(f"margin must be a finite number > 1, got {margin!r}")
     T, K, q = default_parameters(m, k, T, q)
     log2_inst, log2_d = k * (T - 1) * math.log2(q), ((k - 1) * K + 1) * math.log2(q)
     log2_keys = sum(log2_N[1:])
@@ -253,27 +259,37 @@ def _run(sets: Sequence[np.ndarray], trace: GapTrace, T, q, margin: float) -> tu
     build = ov_to_gap if len(sets) == 2 else kov_to_gap3
     family, decode = build(*sets, T=T, q=q, max_entries=None)
     trace.seconds["ov_to_gap"] = time.perf_counter() - t0
-    t0, clock = time.perf_counter(), {"attention": 0.0}
-    for advice, gap in family:
-        trace.instances_run += 1
+    clock = dict.fromkeys(("gap_instances", "gap_to_attention", "attention", "decode"), 0.0)
+    instances = iter(family)
+    while True:
         s0 = time.perf_counter()
+        advice, gap = next(instances, (None, None))
+        s1 = time.perf_counter()
+        clock["gap_instances"] += s1 - s0
+        if gap is None:
+            break
+        trace.instances_run += 1
+        to_attention = gap_to_attention if len(sets) == 2 else gap3_to_tensor_attention
+        inst, decode_att = to_attention(gap, margin=margin)
+        s2 = time.perf_counter()
         if len(sets) == 2:
-            inst, decode_att = gap_to_attention(gap, margin=margin)
             out = attention(inst.Q, inst.K, inst.V)
         else:
-            inst, decode_att = gap3_to_tensor_attention(gap, margin=margin)
             out = tensor_attention(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2)
-        clock["attention"] += time.perf_counter() - s0
-        if trace.instances_run == 1:
-            trace.sizes.update(B_measured=float(inst.B), L_measured=float(inst.beta * gap.t_hi))
+        s3 = time.perf_counter()
+        if trace.instances_run == 1:  # the entry bound of the matrices built, the largest logit beta * t_hi
+            trace.sizes.update(B_instance=float(inst.B), L_instance=float(inst.beta * gap.t_hi))
         found = decode_att(out)
         if found is not None:
             trace.advice, trace.found = advice, decode(advice, found)
             if trace.found is None:  # soundness of the protocol says this cannot happen
                 raise RuntimeError(f"attention flagged {found} under advice {advice}, which the protocol rejects")
+        clock["gap_to_attention"] += s2 - s1
+        clock["attention"] += s3 - s2
+        clock["decode"] += time.perf_counter() - s3
+        if trace.found is not None:
             break
-    trace.seconds["gap_instances"] = time.perf_counter() - t0 - clock["attention"]
-    trace.seconds["attention"] = clock["attention"]
+    trace.seconds.update(clock)
     return trace.found
 
 

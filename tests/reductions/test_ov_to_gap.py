@@ -206,8 +206,8 @@ def test_chain_stage_bounds_match_the_arrays(k, cnf):
     assert int(gap["instances"].subs(values)) == family.num_instances
     assert int(att["dimension"].subs(values)) == family.dimension
     B, L = (float(att[key].subs(values)) for key in ("B", "L"))
-    assert B == pytest.approx(trace.sizes["B_measured"], rel=1e-12) == pytest.approx(trace.sizes["B"], rel=1e-12)
-    assert L == pytest.approx(trace.sizes["L"], rel=1e-12)
+    assert B == pytest.approx(trace.sizes["B_instance"], rel=1e-12) == pytest.approx(trace.sizes["B"], rel=1e-12)
+    assert L == pytest.approx(trace.sizes["L"], rel=1e-12) == pytest.approx(trace.sizes["L_instance"], rel=1e-12)
     if k == 2:  # the largest logit of an accepting instance is beta * q = L
         i, j = trace.found
         inst, _ = gap_to_attention(family.instance(family.honest_advice((i, j))))
@@ -327,6 +327,14 @@ def test_large_formulas_refused_within_a_second(cnf):
     assert time.perf_counter() - t0 < 1.0
 
 
+def test_parameters_of_the_chain_can_be_chosen():
+    for f in canonical_formulas(3, 3)[::7]:
+        for kwargs in (dict(T=1), dict(T=2, q=7), dict(margin=1.5)):
+            sat, x, trace = decide_sat_via_gap(f, **kwargs)
+            assert sat == (solve(f) is not None) and (x is None or f.satisfies(x))
+            assert "gap chain" in str(trace) and set(trace.seconds) >= {"sat_to_ov", "ov_to_gap", "attention"}
+
+
 def test_refusal_names_the_sizes_and_max_work_lifts_it():
     f = random_kcnf(5, 5, 3, seed=3)
     with pytest.raises(ValueError, match=r"T=2, K=3, q=7, 49 gap instances of dimension d=2401"):
@@ -367,6 +375,8 @@ def test_other_errors():
         decide_sat_via_gap(CNF(1, [(1,)]), algorithm="fast")
     with pytest.raises(ValueError, match="k must be"):
         decide_sat_via_gap(CNF(1, [(1,)]), k=4)
+    with pytest.raises(ValueError, match="margin"):
+        decide_sat_via_gap(CNF(1, [(1,)]), margin=1.0)
     with pytest.raises(ValueError, match="cnf must be"):
         decide_sat_via_gap("p cnf 1 1\n1 0\n")
     with pytest.raises(ValueError, match="2 or 3 sets"):
