@@ -1,7 +1,7 @@
 """The threshold on the reductions' own instances: exact decodes, fast refuses or runs.
 
 For gap max-IP instances mapped to attention by :func:`reductions.gap_to_attention.gap_to_attention`
-(SPEC §1, Alman & Song 2023 Thm 1.4), prints for an instance at the threshold scale
+(Alman & Song 2023 Thm 1.4; see docs/matrix-attention.md), prints for an instance at the threshold scale
 B = Theta(sqrt(log n)) and one far below it: n, d, B^2, the eps the decoder needs, whether
 exact attention decides correctly, what `attention_fast` does at that eps, and the degree and
 rank the polynomial method needs (lower bounds from the Chebyshev truncation error).  Also the

@@ -8,8 +8,8 @@ The chain, each arrow a pure reduction of :mod:`reductions`::
 and its two variants: ``via="tensor_attention"`` splits the variables in three
 (:func:`~reductions.sat_to_ov.sat_to_kov`, ``k = 3``) and asks one tensor
 attention; ``via="gradient"`` recovers the attention output from calls to the
-gradient of the training loss (:mod:`reductions.attention_to_gradient`, SPEC
-§2), so that SAT is decided by a gradient oracle.
+gradient of the training loss (:mod:`reductions.attention_to_gradient`; see
+docs/gradient.md), so that SAT is decided by a gradient oracle.
 
 The fast path and why it refuses.  ``algorithm="fast"`` replaces every exact
 call by the polynomial method (:func:`~algorithms.attention.attention_fast`,
@@ -25,7 +25,7 @@ when no float64 polynomial reaches ``eps`` or ``r > max_rank``; the message
 states ``B``, the interval, ``g`` and ``r``.  That refusal is the point of
 Alman & Song's lower bound, not a bug.  Only very small formulas (a handful of
 clauses) pass; on those the fast path runs and is checked against the exact one
-in ``tests/test_pipeline.py``.  The gradient route never gets that far: its
+in ``tests/reductions/test_pipeline.py``.  The gradient route never gets that far: its
 oracle sees the gradient instance of :mod:`reductions.attention_to_gradient`,
 whose entries are ``sqrt(D/d)`` times larger (head dimension ``D = d + 2(d_v
 + 1) + b``), so even a one-clause formula puts its logits near ``[-10, 10]``
@@ -247,7 +247,9 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
             _check_fast(trace, B_grad, n, g_inst.D, eps, 2, max_rank)
 
         grad = attention_loss_grad if algorithm == "exact" else partial(attention_loss_grad_fast, eps=eps)
-        run_grad = lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)
+        def run_grad():
+            return attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)
+
         out = _run(clock, trace, "attention_via_gradient", run_grad)
     else:
         if algorithm == "fast":
@@ -297,7 +299,7 @@ def decide_sat(
     via : {"attention", "tensor_attention", "gradient"}
         ``attention``: SAT -> OV -> attention; ``tensor_attention``: SAT -> 3-OV
         -> tensor attention; ``gradient``: SAT -> OV -> attention, the attention
-        output read off the loss gradient ``dL/dX`` (SPEC §2).
+        output read off the loss gradient ``dL/dX`` (see docs/gradient.md).
     algorithm : {"exact", "fast"}
         Exact attention, or the polynomial method (see the module docstring for
         when it refuses).
