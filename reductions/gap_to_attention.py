@@ -15,13 +15,32 @@ Max-IP form (:func:`gap_to_attention`; see docs/matrix-attention.md, 'Lower boun
 Yes gives a row with ``S_i >= e^{beta t_hi}``; no gives every ``S_i <= N_b
 e^{beta t_lo}``.  The two separate iff ``e^{beta Delta} > N_b``, i.e. ``beta >
 ln(N_b) / Delta``, i.e. ``B = s = sqrt(beta m) > sqrt(m ln(N_b) / Delta)``
-(:func:`~reductions.gap_threshold.minimal_bound`).  With ``Delta = Theta(m)``
-and ``m = Theta(log n)`` that is ``beta = Theta(1)`` and ``B =
-Theta(sqrt(log n))``: the threshold.  We take ``beta = ln(margin N_b) / Delta``
-(default ``margin = 4``).  The outputs to separate are ``y_yes = 1/(1 + e^{beta
-t_hi})`` and ``y_no = 1/(1 + N_b e^{beta t_lo})``, both ``n^{-Theta(1)}``: the
-decoder needs additive accuracy ``(y_no - y_yes)/2 = n^{-O(1)}``, the ``eps_a =
-n^{-C_a}`` of the theorem.
+(:func:`~reductions.gap_threshold.sufficient_bound`; the exact infimum, which
+depends on ``t_lo`` too, is :func:`~reductions.gap_threshold.minimal_bound`).
+With ``Delta = Theta(m)`` and ``m = Theta(log n)`` that is ``beta = Theta(1)``
+and ``B = Theta(sqrt(log n))``: the threshold.  We take ``beta = ln(margin
+N_b) / Delta`` (default ``margin = 4``).  The outputs to separate are ``y_yes
+= 1/(1 + e^{beta t_hi})`` and ``y_no = 1/(1 + N_b e^{beta t_lo})``, and the
+decoder needs the additive accuracy ``tolerance = (y_no - y_yes)/2``.
+
+The tolerance, honestly.  ``y_yes / y_no ~ 1/margin`` and ``e^{beta t_lo} =
+(margin N_b)^{t_lo / Delta}``, so ``tolerance ~ (1 - 1/margin) / (2 N_b)
+(margin N_b)^{-t_lo/Delta} = n^{-Theta(1 + t_lo/Delta)}``.  That is the
+``eps_a = n^{-O(1)}`` of the theorem only when ``t_lo / Delta = O(1)`` (as at
+the threshold: ``Delta = Theta(m)``); with ``Delta = 1`` and ``t_lo =
+Theta(log n)`` it is ``n^{-Theta(log n)}``.  The Hamming form has ``t_near /
+(t_far - t_near)`` in place of ``t_lo / Delta``, the tensor form ``N_b N_c``
+in place of ``N_b``.
+
+Float64.  Thresholds and tolerances are computed in log space, so nothing
+overflows.  The outputs themselves can fall below float64's range (``y_no ~
+e^{-(beta t_lo + ln N_b)}``; e.g. ``N = 1000``, ``m = 200``, ``t_lo, t_hi =
+99, 100``), where exact and fast attention alike return 0 on yes and no rows.
+Each construction checks first (:func:`reductions.threshold_instance.separation`)
+that the larger output bound is a normal float64 and that the two bounds
+differ by more than float64's rounding of attention on the instance, and
+otherwise raises a ``ValueError`` naming the parameter and its limit, before
+building anything.  A yes is never read as "no".
 
 Hamming form (:func:`hamming_to_attention`): AS23's hard instance,
 reconstructed from the constraints AS24a Lemma E.2 quotes (see
@@ -50,24 +69,28 @@ Blow-ups (tests check them): max-IP form ``n = max(N_a, N_b + 1)``, ``d = m``,
 ``n = max(N_a, N_b + 1, N_c + 1)``, ``d = m``, ``B = (m ln(margin N_b N_c) /
 Delta)^{1/3}``.  All built in ``O(n m)``.
 
-The point of the threshold.  The polynomial method approximates ``e^x`` on
-``[-B^2, B^2]`` (``[-B^3, B^3]`` for tensors); at ``B^2 = Theta(log n)`` and
-``eps = n^{-O(1)}`` its degree is ``Theta(log n)`` and its rank ``C(d + g, g)
-= n^{Theta(1)}`` (:func:`~reductions.gap_threshold.polynomial_method_rank`),
-and in float64 it cannot even reach the needed ``eps`` once ``B^2`` exceeds
-~10 (the power basis loses ``e^{2 B^2}`` to rounding), so
+What the fast path does here.  Two separate things stop the polynomial
+method (Alman & Song 2023, Thm 1.3) on these instances.  (i) Cost: it
+approximates ``e^x`` on ``[-B^2, B^2]`` (``[-B^3, B^3]`` for tensors), and at
+``B^2 = Theta(log n)``, ``eps = n^{-O(1)}`` its degree is ``Theta(log n)`` and
+its rank ``C(d + g, g) = n^{Theta(1)}``
+(:func:`~reductions.gap_threshold.polynomial_method_rank`); at test sizes the
+rank exceeds ``n^2`` on both sides of the threshold (the asymptotic crossover
+needs ``n`` far beyond what a test can run).  (ii) Float64: the power basis
+loses about ``2^-53 e^{2 B^2}`` to rounding, so
 :func:`algorithms.attention.attention_fast` refuses with a ``ValueError``
-naming ``B``.  Exact attention decodes these instances correctly.  Where
-``m / Delta`` is small enough that ``B^2`` stays small, the fast path runs at
-the decoder's ``eps`` and decodes correctly.  (At test sizes the rank exceeds
-``n`` on both sides of the threshold: the asymptotic crossover needs ``n`` far
-beyond what a test can run.)
+naming ``B`` once ``B^2`` exceeds ~10 -- a limit of float64 evaluation, not the
+lower bound (the logits here even lie in ``[0, beta m]``, not ``[-B^2,
+B^2]``).  Thm 1.4 is an asymptotic statement about every algorithm under SETH;
+no test size demonstrates it.  Exact attention decodes these instances
+correctly, and where ``B^2`` stays small the fast path runs at the decoder's
+``eps`` and decodes correctly.
 
 Re-exports.  The source problems (:class:`~reductions.gap.GapInstance`,
 :class:`~reductions.gap.Gap3Instance`,
 :class:`~reductions.gap.HammingGapInstance`, the brute force and the
 generators) live in :mod:`reductions.gap`, and ``minimal_bound``,
-``minimal_bound_tensor``, ``polynomial_method_rank`` in
+``minimal_bound_tensor``, ``sufficient_bound``, ``polynomial_method_rank`` in
 :mod:`reductions.gap_threshold`; they are re-exported here unchanged, so
 ``from reductions.gap_to_attention import planted_gap_instance`` keeps working.
 
@@ -89,7 +112,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -111,15 +133,23 @@ from reductions.gap_threshold import (
     minimal_bound,
     minimal_bound_tensor,
     polynomial_method_rank,
+    sufficient_bound,
 )
-from reductions.ov_to_attention import AttentionInstance
+from reductions.threshold_instance import (
+    TensorThresholdInstance,
+    ThresholdInstance,
+    check_margin,
+    separation,
+    underflow_message,
+)
 
 __all__ = [
-    "ThresholdInstance",
-    "TensorThresholdInstance",
     "gap_to_attention",
     "hamming_to_attention",
     "gap3_to_tensor_attention",
+    # re-exported from reductions.threshold_instance
+    "ThresholdInstance",
+    "TensorThresholdInstance",
     # re-exported from reductions.gap
     "GapInstance",
     "Gap3Instance",
@@ -135,66 +165,9 @@ __all__ = [
     # re-exported from reductions.gap_threshold
     "minimal_bound",
     "minimal_bound_tensor",
+    "sufficient_bound",
     "polynomial_method_rank",
 ]
-
-
-@dataclass(frozen=True)
-class ThresholdInstance(AttentionInstance):
-    """An :class:`~reductions.ov_to_attention.AttentionInstance` built from a gap problem, with its decision rule.
-
-    The nine fields of ``AttentionInstance`` (``Q, K, V, n, d, B, beta,
-    threshold, tolerance``), where ``threshold`` is read by :meth:`decide`
-    (yes iff ``min y < threshold`` in the max-IP and tensor forms, ``max y >
-    threshold`` in the Hamming form, ``y`` the output's first column) and
-    ``tolerance`` is the additive error on ``y`` the decision survives
-    (``eps_a``); and two more:
-
-    Attributes
-    ----------
-    eps : relative entry error ``e`` with ``e / (1 + sqrt(1 - e^2)) = tolerance``, the
-        ``eps`` to hand :func:`~algorithms.attention.attention_fast` (by its
-        bound (E1), the spread of ``V`` being 1).
-    form : ``"max-ip"``, ``"hamming"`` or ``"tensor"``.
-    """
-
-    eps: float
-    form: str
-
-    def decide(self, output) -> bool:
-        """The yes/no answer read off the output alone (no look at the source vectors)."""
-        y = as_matrix("output", output, rows=self.Q.shape[0])[:, 0]
-        return bool(y.max() > self.threshold) if self.form == "hamming" else bool(y.min() < self.threshold)
-
-
-@dataclass(frozen=True)
-class TensorThresholdInstance(ThresholdInstance):
-    """As :class:`ThresholdInstance` with ``K = K1``, ``V = V1`` and the second pair ``K2, V2``."""
-
-    K2: np.ndarray = None
-    V2: np.ndarray = None
-
-    @property
-    def K1(self) -> np.ndarray:
-        return self.K
-
-    @property
-    def V1(self) -> np.ndarray:
-        return self.V
-
-
-def _check_margin(margin: float) -> float:
-    if not (np.isfinite(margin) and margin > 1):
-        raise ValueError(f"margin must be a finite number > 1, got {margin!r}")
-    return float(margin)
-
-
-def _separation(y_yes: float, y_no: float) -> tuple[float, float, float]:
-    lo, hi = min(y_yes, y_no), max(y_yes, y_no)
-    tolerance = (hi - lo) / 2
-    # Invert (E1) of algorithms.attention for an indicator V (spread 1):
-    # e / (1 + sqrt(1 - e^2)) = tolerance  <=>  e = 2 tolerance / (1 + tolerance^2).
-    return (lo + hi) / 2, tolerance, 2 * tolerance / (1 + tolerance**2)
 
 
 def _indicator(rows: int, at: slice) -> np.ndarray:
@@ -226,7 +199,11 @@ def gap_to_attention(instance: GapInstance, *, margin: float = 4.0
     Raises
     ------
     ValueError
-        ``margin <= 1``; ``decode`` on an output of the wrong shape or non-finite.
+        ``margin <= 1``; an instance whose outputs float64 cannot hold apart
+        (the no-side bound ``y_no`` below ``2^-1022``, which needs ``beta t_lo +
+        ln N_b <= 708.4``, or ``margin`` within float64's rounding of 1: the
+        message names the parameter and the limit), raised before any work;
+        ``decode`` on an output of the wrong shape or non-finite.
 
     Examples
     --------
@@ -235,24 +212,27 @@ def gap_to_attention(instance: GapInstance, *, margin: float = 4.0
     >>> inst, decode = gap_to_attention(src)
     >>> decode(attention(inst.Q, inst.K, inst.V)) == pair
     True
-    >>> round(inst.B, 3), round(minimal_bound(8, 24, 3), 3)
-    (5.266, 4.079)
+    >>> round(inst.B, 3), round(sufficient_bound(8, 24, 3), 3), round(minimal_bound(8, 24, 3, 6), 3)
+    (5.266, 4.079, 3.946)
 
     Notes
     -----
     Yes: some ``S_i >= e^{beta t_hi}``, so ``y_i <= 1/(1 + e^{beta t_hi})``; no:
     every ``S_i <= N_b e^{beta t_lo}``.  Blow-up: ``n = max(N_a, N_b + 1)``,
-    ``d = m``, ``B = sqrt(m ln(margin N_b) / Delta)``; tolerance ``n^{-O(1)}``.
+    ``d = m``, ``B = sqrt(m ln(margin N_b) / Delta)``; tolerance
+    ``n^{-Theta(1 + t_lo/Delta)}`` (module docstring).
     """
-    margin = _check_margin(margin)
+    margin = check_margin(margin)
+    (N_a, m), N_b = instance.A.shape, instance.B.shape[0]
+    beta = (math.log(margin) + math.log(N_b)) / instance.gap
+    log_yes = -float(np.logaddexp(0.0, beta * instance.t_hi))
+    log_no = -float(np.logaddexp(0.0, math.log(N_b) + beta * instance.t_lo))
+    threshold, tolerance, eps = separation(
+        log_yes, log_no, margin=margin, d=m, n=N_b + 1, logit=beta * m,
+        underflow=underflow_message("t_lo", instance.t_lo, beta, math.log(N_b), log_no, "no"))
     A, Bv = instance.A.astype(float), instance.B.astype(float)
-    (N_a, m), N_b = A.shape, Bv.shape[0]
-    beta = math.log(margin * N_b) / instance.gap
     s = math.sqrt(beta * m)
     Q, K = s * A, np.vstack([s * Bv, np.zeros((1, m))])
-    y_yes = 1.0 / (1.0 + math.exp(beta * instance.t_hi))
-    y_no = 1.0 / (1.0 + N_b * math.exp(beta * instance.t_lo))
-    threshold, tolerance, eps = _separation(y_yes, y_no)
     out = ThresholdInstance(Q, K, _indicator(N_b + 1, slice(N_b, None)), max(N_a, N_b + 1), m,
                             max_norm(Q, K), beta, threshold, tolerance, eps, "max-ip")
 
@@ -286,6 +266,15 @@ def hamming_to_attention(instance: HammingGapInstance, *, margin: float = 4.0
         ``(i, j)`` with ``h(a_i, b_j) <= t_near`` from the rows flagged by the
         output (``y_i > threshold``), or ``None``.
 
+    Raises
+    ------
+    ValueError
+        ``margin <= 1``; an instance whose outputs float64 cannot hold apart
+        (the yes-side bound ``y_yes ~ e^{-beta t_near} / N_b`` below
+        ``2^-1022``, i.e. ``beta t_near + ln N_b > 708.4``: a yes-row would
+        read 0 and the instance "no"), raised before any work, naming
+        ``t_near`` and its limit; ``decode`` on a malformed output.
+
     Examples
     --------
     >>> from algorithms.attention import attention
@@ -309,15 +298,19 @@ def hamming_to_attention(instance: HammingGapInstance, *, margin: float = 4.0
     .. [1] Alman & Song, arXiv:2302.13214, Lemma 4.7 (as quoted by AS24a Lemma E.2; the
        reconstruction is in docs/matrix-attention.md, 'Lower bound').
     """
-    margin = _check_margin(margin)
+    margin = check_margin(margin)
+    (N_a, m), N_b = instance.A.shape, instance.B.shape[0]
+    beta = (math.log(margin) + math.log(N_b)) / instance.gap
+    log_r_yes, log_r_no = -beta * instance.t_near, math.log(N_b) - beta * instance.t_far  # ln R
+    log_yes = log_r_yes - float(np.logaddexp(math.log(N_b), log_r_yes))  # y = R / (N_b + R)
+    log_no = log_r_no - float(np.logaddexp(math.log(N_b), log_r_no))
+    threshold, tolerance, eps = separation(
+        log_no, log_yes, margin=margin, d=2 * m, n=2 * N_b, logit=beta * m,
+        underflow=underflow_message("t_near", instance.t_near, beta, math.log(N_b), log_yes, "yes"))
     A, Bv = instance.A.astype(float), instance.B.astype(float)
-    (N_a, m), N_b = A.shape, Bv.shape[0]
-    beta = math.log(margin * N_b) / instance.gap
     s = math.sqrt(2 * m * beta)
     Q = s * np.hstack([A, 1 - A])
     K = np.vstack([s * np.hstack([Bv, 1 - Bv]), np.full((N_b, 2 * m), s)])
-    r_yes, r_no = math.exp(-beta * instance.t_near), N_b * math.exp(-beta * instance.t_far)
-    threshold, tolerance, eps = _separation(r_yes / (N_b + r_yes), r_no / (N_b + r_no))
     out = ThresholdInstance(Q, K, _indicator(2 * N_b, slice(0, N_b)), max(N_a, 2 * N_b), 2 * m,
                             max_norm(Q, K), beta, threshold, tolerance, eps, "hamming")
 
@@ -349,6 +342,14 @@ def gap3_to_tensor_attention(instance: Gap3Instance, *, margin: float = 4.0
     decode : callable
         ``(i, j, k)`` with ``<a_i, b_j, c_k> >= t_hi`` from the flagged rows, or ``None``.
 
+    Raises
+    ------
+    ValueError
+        ``margin <= 1``; an instance whose outputs float64 cannot hold apart
+        (``y_no`` below ``2^-1022``: ``beta t_lo + ln(N_b N_c) > 708.4``),
+        raised before any work, naming ``t_lo`` and its limit; ``decode`` on a
+        malformed output.
+
     Examples
     --------
     >>> from algorithms.tensor_attention import tensor_attention
@@ -367,17 +368,20 @@ def gap3_to_tensor_attention(instance: Gap3Instance, *, margin: float = 4.0
     ----------
     .. [1] Alman & Song, arXiv:2310.04064 (see docs/tensor-attention.md).
     """
-    margin = _check_margin(margin)
+    margin = check_margin(margin)
+    (N_a, m), N_b, N_c = instance.A.shape, instance.B.shape[0], instance.C.shape[0]
+    log_far = math.log(N_b) + math.log(N_c)
+    beta = (math.log(margin) + log_far) / instance.gap
+    log_base = math.log(N_b + N_c + 1.0)
+    log_yes = -float(np.logaddexp(beta * instance.t_hi, log_base))  # y = 1 / (S + N_b + N_c + 1)
+    log_no = -float(np.logaddexp(log_far + beta * instance.t_lo, log_base))
+    threshold, tolerance, eps = separation(
+        log_yes, log_no, margin=margin, d=m, n=(N_b + 1) * (N_c + 1), logit=beta * m,
+        underflow=underflow_message("t_lo", instance.t_lo, beta, log_far, log_no, "no"))
     A, Bv, Cv = (X.astype(float) for X in (instance.A, instance.B, instance.C))
-    (N_a, m), N_b, N_c = A.shape, Bv.shape[0], Cv.shape[0]
-    beta = math.log(margin * N_b * N_c) / instance.gap
     s = (beta * m) ** (1.0 / 3.0)
     Q = s * A
     K1, K2 = (np.vstack([s * X, np.zeros((1, m))]) for X in (Bv, Cv))
-    base = N_b + N_c + 1.0
-    y_yes = 1.0 / (math.exp(beta * instance.t_hi) + base)
-    y_no = 1.0 / (N_b * N_c * math.exp(beta * instance.t_lo) + base)
-    threshold, tolerance, eps = _separation(y_yes, y_no)
     out = TensorThresholdInstance(
         Q, K1, _indicator(N_b + 1, slice(N_b, None)), max(N_a, N_b + 1, N_c + 1), m,
         max_norm(Q, K1, K2), beta, threshold, tolerance, eps, "tensor",

@@ -25,9 +25,8 @@ from reductions.gap import (
     to_hamming,
 )
 from reductions.gap_threshold import (
-    minimal_bound,
-    minimal_bound_tensor,
     polynomial_method_rank,
+    sufficient_bound,
 )
 from reductions.gap_to_attention import (
     gap3_to_tensor_attention,
@@ -184,7 +183,7 @@ def test_hamming_form_meets_the_constraints_of_as23_lemma_4_7():
     assert (inst.n, inst.d, inst.K.shape) == (2 * N, 2 * m, (2 * N, 2 * m))
     gap = 2 * (AT["t_hi"] - AT["t_lo"])
     assert inst.B == pytest.approx(math.sqrt(2 * m * math.log(4 * N) / gap))
-    assert minimal_bound(N, m, gap, form="hamming") == pytest.approx(math.sqrt(2 * m * math.log(N) / gap))
+    assert sufficient_bound(N, m, gap, form="hamming") == pytest.approx(math.sqrt(2 * m * math.log(N) / gap))
 
 
 # ---------------------------------------------------------------------------- tensor
@@ -207,7 +206,7 @@ def test_gap3_blow_up_matches_docstring():
     assert (inst.n, inst.d) == (N + 1, m)
     assert inst.K1.shape == inst.K2.shape == (N + 1, m)
     assert inst.B == pytest.approx((m * math.log(4 * N * N) / gap) ** (1 / 3))
-    assert minimal_bound_tensor(N, m, gap) == pytest.approx((m * math.log(N * N) / gap) ** (1 / 3))
+    assert sufficient_bound(N, m, gap, form="tensor") == pytest.approx((m * math.log(N * N) / gap) ** (1 / 3))
 
 
 @pytest.mark.parametrize("yes", [True, False])
