@@ -24,15 +24,21 @@ gap_to_attention
     Gap max-IP -> attention at ``B = Theta(sqrt(log n))`` (max-IP and
     Hamming forms), gap 3-max-IP -> tensor attention at ``Theta((log n)^{1/3})``
     (Alman & Song 2023 Thm 1.4; 2024).
+threshold_instance
+    What a gap reduction hands its decoder: the instance, a threshold on its
+    output, and a tolerance computed in log space, refused with a
+    ``ValueError`` where float64 cannot tell yes from no.
 gap_threshold
-    The entry bound at which those constructions separate, and the degree and
-    rank the polynomial method needs there.
+    The entry bound at which those constructions separate (exact:
+    ``minimal_bound``; simple: ``sufficient_bound``), and the degree and rank
+    the polynomial method needs there.
 attention_to_gradient
     Forward attention read off the training-loss gradient ``dL/dX``, exactly
     (matrix and tensor; AS24a Lemma C.7).
 gap_to_gradient
     Gap max-IP decided by polylog gradient-oracle calls: the repaired
-    interpolation proof of AS24a Thm E.5.
+    interpolation proof of AS24a Thm E.5, with a proven quadrature bound
+    setting the number of calls.
 pipeline
     ``decide_sat``: the whole chain SAT -> OV -> attention (or tensor attention,
     or the gradient) -> answer, traced stage by stage.
@@ -72,13 +78,14 @@ from reductions.gap_threshold import (
     minimal_bound,
     minimal_bound_tensor,
     polynomial_method_rank,
+    sufficient_bound,
 )
 from reductions.gap_to_attention import (
     ThresholdInstance,
     gap3_to_tensor_attention,
     hamming_to_attention,
 )
-from reductions.gap_to_gradient import gap_via_gradient
+from reductions.gap_to_gradient import gap_via_gradient, quadrature_points
 from reductions.ov import (
     KOVInstance,
     OVInstance,
@@ -126,10 +133,12 @@ __all__ = [
     "gap3_to_tensor_attention",
     "minimal_bound",
     "minimal_bound_tensor",
+    "sufficient_bound",
     "polynomial_method_rank",
     "attention_via_gradient",
     "tensor_attention_via_gradient",
     "gap_via_gradient",
+    "quadrature_points",
     # the chain
     "decide_sat",
     "Trace",

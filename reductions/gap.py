@@ -284,9 +284,10 @@ def separated_gap_instance(N: int, m: int, w: int, *, yes: bool,
     coordinates and those of ``B`` on the other half, so every pair is
     orthogonal (``t_lo = 0``); for ``yes`` one row of ``B`` is replaced by a
     row of ``A`` (inner product ``w = t_hi``).  The gap is the whole weight, so
-    the construction of :func:`gap_to_attention` needs only a small ``B``:
-    these are the below-threshold instances on which the polynomial method
-    runs at test sizes.
+    :func:`reductions.gap_to_attention.gap_to_attention` needs only ``B^2 = m
+    ln(margin N) / w`` -- small at toy ``N``, which is where the polynomial
+    method runs in the tests.  It is still ``Theta(log n)`` (for ``m = 2w``:
+    ``B^2 = 2 ln(margin N)``), the scale of the threshold, not below it.
 
     Raises
     ------
