@@ -1,10 +1,12 @@
 """The threshold on the reductions' own instances: exact decodes, fast refuses or runs.
 
 For gap max-IP instances mapped to attention by :func:`reductions.gap_to_attention.gap_to_attention`
-(SPEC §1, Alman & Song 2023 Thm 1.4), prints for an instance at the threshold scale
+(Alman & Song 2023 Thm 1.4; see docs/matrix-attention.md), prints for an instance at the threshold scale
 B = Theta(sqrt(log n)) and one far below it: n, d, B^2, the eps the decoder needs, whether
-exact attention decides correctly, what `attention_fast` does at that eps, and the degree and
-rank the polynomial method needs (lower bounds from the Chebyshev truncation error).  Also the
+exact attention decides correctly, what `attention_fast` does at that eps (at these sizes it refuses
+because no float64 power-basis polynomial reaches that eps on [-B^k, B^k]: a float64 limit, not the
+lower bound), and the degree and rank the polynomial method needs in exact arithmetic (lower bounds
+from the Chebyshev truncation error: the cost, a separate phenomenon).  Also the
 tensor analogue at B = Theta((log n)^(1/3)).
 
 Usage: python bench/gap_threshold.py
@@ -35,7 +37,7 @@ def _fast_outcome(run) -> str:
     try:
         run()
     except ValueError:
-        return "refuses (ValueError naming B)"
+        return "refuses: float64 limit (ValueError naming B)"
     return "runs"
 
 

@@ -114,7 +114,7 @@ class CNF:
         missing = [v for v in range(1, self.num_vars + 1) if v not in assignment]
         if missing:
             raise ValueError(f"assignment misses variable(s) {missing[:5]}")
-        return all(any(assignment[abs(l)] == (l > 0) for l in clause) for clause in self.clauses)
+        return all(any(assignment[abs(lit)] == (lit > 0) for lit in clause) for clause in self.clauses)
 
 
 class DimacsError(ValueError):

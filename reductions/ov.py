@@ -283,9 +283,9 @@ def random_ov(N: int, m: int, p: float = 0.5, seed: int | None = None) -> OVInst
 def _break_orthogonality(sets: list[np.ndarray], rng: np.random.Generator) -> None:
     """Set one shared coordinate to 1 in every vector of each orthogonal tuple, until none is left."""
     while (t := find_orthogonal_tuple(sets) if len(sets) > 2 else find_orthogonal_pair(*sets)) is not None:
-        l = rng.integers(sets[0].shape[1])
+        c = rng.integers(sets[0].shape[1])
         for X, i in zip(sets, t):
-            X[i, l] = 1
+            X[i, c] = 1
 
 
 def _plant(sets: list[np.ndarray], rng: np.random.Generator) -> tuple[int, ...]:
@@ -300,19 +300,19 @@ def _plant(sets: list[np.ndarray], rng: np.random.Generator) -> tuple[int, ...]:
     k, m = len(sets), sets[0].shape[1]
     t = tuple(int(rng.integers(X.shape[0])) for X in sets)
     owner = rng.permutation(np.resize(np.arange(k), m)) if m >= k else rng.integers(k, size=m)
-    for l, o in enumerate(owner):
-        sets[o][t[o], l] = 0
+    for c, o in enumerate(owner):
+        sets[o][t[o], c] = 0
     while True:
         others = [u for u in _all_orthogonal(sets) if u != t]
         if not others:
             return t
         u = others[0]
-        owned = [l for l in range(m) if u[owner[l]] != t[owner[l]]]
+        owned = [c for c in range(m) if u[owner[c]] != t[owner[c]]]
         if not owned:
             raise ValueError(f"cannot plant a unique orthogonal tuple with m={m} < k={k}")
-        l = owned[int(rng.integers(len(owned)))]
+        c = owned[int(rng.integers(len(owned)))]
         for X, i in zip(sets, u):
-            X[i, l] = 1
+            X[i, c] = 1
 
 
 def _all_orthogonal(sets: list[np.ndarray]) -> list[tuple[int, ...]]:

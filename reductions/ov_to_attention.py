@@ -1,7 +1,7 @@
 """OV -> exact attention, and 3-OV -> exact tensor attention (large entries, B = Theta(log n)).
 
 The "easy" hardness of attention (Keles, Wijewardena & Hegde 2023; Backurs,
-Indyk & Schmidt 2017; SPEC §1 "Exact (easy) version"): an orthogonal pair
+Indyk & Schmidt 2017; see docs/matrix-attention.md): an orthogonal pair
 becomes a heavy attention weight.  For ``A`` (``N_a x m``) and ``B``
 (``N_b x m``) over ``{0, 1}``::
 
@@ -24,7 +24,7 @@ The decoder flags the rows below the midpoint and tests them against ``B``
 (``O(N_b m)`` per flagged row).  It tolerates any additive error below
 ``(2e/(2e+1) - 1/2)/2 ~ 0.172`` on ``y``.
 
-Tensor (3-OV, SPEC §1 last line): ``Q = -s A``, ``K1 = [s B; 0]``,
+Tensor (3-OV; see docs/tensor-attention.md): ``Q = -s A``, ``K1 = [s B; 0]``,
 ``K2 = [s C; 0]``, ``V1 = V2 = e_{dummy}``.  The logit of the pair
 ``(j, k)`` is ``-beta <a_i, b_j, c_k>`` with ``beta = s^3 / m`` and
 ``<a, b, c> = sum_l a_l b_l c_l``; the ``N_b + N_c + 1`` pairs that touch a
@@ -52,7 +52,7 @@ References
 .. [2] A. Backurs, P. Indyk, L. Schmidt. On the fine-grained complexity of
    empirical risk minimization. NeurIPS 2017, arXiv:1704.02958.
 .. [3] J. Alman, Z. Song. Fast attention requires bounded entries. NeurIPS 2023,
-   arXiv:2302.13214 (SPEC §1).
+   arXiv:2302.13214.
 .. [4] J. Alman, Z. Song. How to capture higher-order correlations? ICLR 2024,
    arXiv:2310.04064 (3-OV to tensor attention).
 """
@@ -218,7 +218,7 @@ def ov_to_attention(A, B) -> tuple[AttentionInstance, Callable[[np.ndarray], tup
     References
     ----------
     .. [1] Keles, Wijewardena, Hegde, arXiv:2209.04881 (OV -> attention).
-    .. [2] Alman & Song, arXiv:2302.13214, Sec. 4 (SPEC §1).
+    .. [2] Alman & Song, arXiv:2302.13214, Sec. 4.
     """
     A = as_binary("A", A)
     Bv = as_binary("B", B, cols=A.shape[1])
@@ -248,7 +248,7 @@ def ov_to_attention(A, B) -> tuple[AttentionInstance, Callable[[np.ndarray], tup
 def kov_to_tensor_attention(
     A, B, C
 ) -> tuple[TensorAttentionInstance, Callable[[np.ndarray], tuple[int, int, int] | None]]:
-    """Reduce 3-OV to exact tensor attention (SPEC §1, last line).
+    """Reduce 3-OV to exact tensor attention (see docs/tensor-attention.md).
 
     Parameters
     ----------

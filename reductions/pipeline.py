@@ -8,24 +8,32 @@ The chain, each arrow a pure reduction of :mod:`reductions`::
 and its two variants: ``via="tensor_attention"`` splits the variables in three
 (:func:`~reductions.sat_to_ov.sat_to_kov`, ``k = 3``) and asks one tensor
 attention; ``via="gradient"`` recovers the attention output from calls to the
-gradient of the training loss (:mod:`reductions.attention_to_gradient`, SPEC
-§2), so that SAT is decided by a gradient oracle.
+gradient of the training loss (:mod:`reductions.attention_to_gradient`; see
+docs/gradient.md), so that SAT is decided by a gradient oracle.
 
-The fast path and why it refuses.  ``algorithm="fast"`` replaces every exact
+The fast path and when it refuses.  ``algorithm="fast"`` replaces every exact
 call by the polynomial method (:func:`~algorithms.attention.attention_fast`,
 :func:`~algorithms.tensor_attention.tensor_attention_fast`,
-:func:`~algorithms.attention.attention_loss_grad_fast`).  The OV instance has
-entries ``B = sqrt(beta m)`` with ``beta ~ ln(2N)`` and ``m`` the number of
-clauses, i.e. ``B = Theta(log N)``: the logits fill ``[-B^2, B^2]`` (``[-B^3,
-B^3]`` for tensors), far outside the ``B = o(sqrt(log n))`` regime where a
-low-degree polynomial exists.  Before any fast call the pipeline therefore
-computes the degree ``g`` that reaches ``eps`` on that interval and the rank
-``r = C(d + g, g)``, and raises :class:`FastPathRefused` (a ``ValueError``)
-when no float64 polynomial reaches ``eps`` or ``r > max_rank``; the message
-states ``B``, the interval, ``g`` and ``r``.  That refusal is the point of
-Alman & Song's lower bound, not a bug.  Only very small formulas (a handful of
-clauses) pass; on those the fast path runs and is checked against the exact one
-in ``tests/test_pipeline.py``.  The gradient route never gets that far: its
+:func:`~algorithms.attention.attention_loss_grad_fast`), whose guarantee
+(Alman & Song 2023, Thm 1.3; 2024 for tensors) needs entries ``B =
+o(sqrt(log n))`` (``o((log n)^{1/3})``).  The OV instance has entries ``B =
+sqrt(beta m)`` with ``beta ~ ln(2N)`` and ``m`` the number of clauses, i.e.
+``B = Theta(log N)``, and the method certifies ``e^x`` on ``[-B^2, B^2]``
+(``[-B^3, B^3]`` for tensors).  Before any fast call the pipeline computes
+the degree ``g`` that reaches ``eps`` on that interval and the rank ``r = C(d
++ g, g)`` (:func:`fast_path_rank`), and raises :class:`FastPathRefused` (a
+``ValueError``) for one of two distinct reasons, each named in its message
+with ``B``, the interval, ``g`` and ``r``: (i) *float64*: no float64
+power-basis polynomial reaches ``eps`` there (its evaluation loses about
+``2^-53 e^{2L}`` relative on ``[-L, L]``), a limit of the arithmetic at this
+scale; (ii) *cost*: ``r > max_rank``, the method would cost more than exact
+attention at this size.  Neither refusal is Alman & Song's lower bound (Thm
+1.4): that is a statement about every algorithm, for ``d = Theta(log n)`` and
+``B = Theta(sqrt(log n))`` as ``n -> infinity``, under SETH; a refusal at the
+sizes a pipeline runs is consistent with it and demonstrates nothing about it.
+Only very small formulas (a handful of clauses) pass; on those the fast path
+runs and is checked against the exact one in
+``tests/reductions/test_pipeline.py``.  The gradient route never gets that far: its
 oracle sees the gradient instance of :mod:`reductions.attention_to_gradient`,
 whose entries are ``sqrt(D/d)`` times larger (head dimension ``D = d + 2(d_v
 + 1) + b``), so even a one-clause formula puts its logits near ``[-10, 10]``
@@ -182,6 +190,11 @@ def _pad(sets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     return tuple(np.zeros((X.shape[0], 1), dtype=np.uint8) for X in sets)
 
 
+def _upper_bound(power: int) -> str:
+    """The theorem behind the fast path: Alman & Song 2023 Thm 1.3 (matrix), 2024 (tensor)."""
+    return "Alman & Song 2023, Thm 1.3" if power == 2 else "Alman & Song 2024, arXiv:2310.04064"
+
+
 def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, power: int, max_rank: int) -> None:
     """Raise FastPathRefused unless the polynomial method can run; record the check in the trace."""
     t0 = time.perf_counter()
@@ -191,19 +204,19 @@ def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, power: int, 
     except ValueError as exc:
         trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps), "refused"))
         raise FastPathRefused(
-            f"fast path refused: the instance has entries B={B:.4g} (n={n}, d={d}), so logits fill "
-            f"[-B^{power}, B^{power}] = [{-L:.4g}, {L:.4g}] and no float64 polynomial reaches eps={eps:g} there "
-            f"({exc}). Reduction instances need B = Theta(log N); the polynomial method needs "
-            f"B = o((log n)^(1/{power})) (Alman & Song 2023, Thm 1.4).",
+            f"fast path refused (float64 limit): the instance has entries B={B:.4g} (n={n}, d={d}), so logits "
+            f"fill [-B^{power}, B^{power}] = [{-L:.4g}, {L:.4g}] and no float64 polynomial reaches eps={eps:g} "
+            f"there ({exc}). Reduction instances have B = Theta(log N); the polynomial method's guarantee "
+            f"needs B = o((log n)^(1/{power})) ({_upper_bound(power)}).",
             trace,
         ) from exc
     trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps, g=g, r=r)))
     if r > max_rank:
         trace.stages[-1].note = "refused"
         raise FastPathRefused(
-            f"fast path refused: entries B={B:.4g} (logits in [{-L:.4g}, {L:.4g}]) need degree g={g} and rank "
-            f"r=C(d+g, g)={r} with d={d}, above max_rank={max_rank} (n={n} keys): the polynomial method "
-            f"only pays when r = n^o(1), i.e. B = o((log n)^(1/{power})) (Alman & Song 2023, Thm 1.4).",
+            f"fast path refused (cost): entries B={B:.4g} (logits in [{-L:.4g}, {L:.4g}]) need degree g={g} and "
+            f"rank r=C(d+g, g)={r} with d={d}, above max_rank={max_rank} (n={n} keys): the polynomial method "
+            f"only pays when r = n^o(1), i.e. B = o((log n)^(1/{power})) ({_upper_bound(power)}).",
             trace,
         )
 
@@ -247,7 +260,9 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
             _check_fast(trace, B_grad, n, g_inst.D, eps, 2, max_rank)
 
         grad = attention_loss_grad if algorithm == "exact" else partial(attention_loss_grad_fast, eps=eps)
-        run_grad = lambda: attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)
+        def run_grad():
+            return attention_via_gradient(inst.Q, inst.K, inst.V, grad=grad)
+
         out = _run(clock, trace, "attention_via_gradient", run_grad)
     else:
         if algorithm == "fast":
@@ -297,7 +312,7 @@ def decide_sat(
     via : {"attention", "tensor_attention", "gradient"}
         ``attention``: SAT -> OV -> attention; ``tensor_attention``: SAT -> 3-OV
         -> tensor attention; ``gradient``: SAT -> OV -> attention, the attention
-        output read off the loss gradient ``dL/dX`` (SPEC §2).
+        output read off the loss gradient ``dL/dX`` (see docs/gradient.md).
     algorithm : {"exact", "fast"}
         Exact attention, or the polynomial method (see the module docstring for
         when it refuses).

@@ -14,7 +14,7 @@ all its vectors are 1 iff every clause is satisfied by one of the parts, i.e.
 The map is a bijection between orthogonal tuples and satisfying assignments, so
 it preserves not only satisfiability but the number of solutions.
 
-Blow-up (checked by ``tests/test_sat_to_ov.py``).  With parts of sizes
+Blow-up (checked by ``tests/reductions/test_sat_to_ov.py``).  With parts of sizes
 ``ceil(n/k)`` or ``floor(n/k)`` (the larger ones first):
 
 * ``N_t = 2^{|V_t|}`` vectors in part ``t``, so ``N_1 = 2^{ceil(n/k)}``; for OV,

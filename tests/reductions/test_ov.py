@@ -30,7 +30,7 @@ def reference_tuples(sets) -> list[tuple[int, ...]]:
     return [
         t
         for t in itertools.product(*(range(len(X)) for X in sets))
-        if not any(all(X[i][l] for X, i in zip(sets, t)) for l in range(m))
+        if not any(all(X[i][c] for X, i in zip(sets, t)) for c in range(m))
     ]
 
 

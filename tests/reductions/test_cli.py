@@ -32,15 +32,15 @@ def formula(tmp_path: Path) -> tuple[CNF, Path]:
 
 
 def parse_solver_output(text: str) -> tuple[bool, dict[int, bool] | None]:
-    status = [l for l in text.splitlines() if l.startswith("s ")]
+    status = [line for line in text.splitlines() if line.startswith("s ")]
     assert len(status) == 1
-    v = [l for l in text.splitlines() if l.startswith("v ")]
+    v = [line for line in text.splitlines() if line.startswith("v ")]
     if status[0] == "s UNSATISFIABLE":
         assert not v
         return False, None
     assert status[0] == "s SATISFIABLE" and len(v) == 1 and v[0].endswith(" 0")
     lits = [int(t) for t in v[0].split()[1:-1]]
-    return True, {abs(l): l > 0 for l in lits}
+    return True, {abs(lit): lit > 0 for lit in lits}
 
 
 def test_sat_to_ov_writes_the_instance(formula, tmp_path, capsys):

@@ -29,7 +29,7 @@ def reference_models(f: CNF) -> list[dict[int, bool]]:
     out = []
     for values in itertools.product([False, True], repeat=f.num_vars):
         x = {v + 1: b for v, b in enumerate(values)}
-        if all(any(x[abs(l)] == (l > 0) for l in c) for c in f.clauses):
+        if all(any(x[abs(lit)] == (lit > 0) for lit in c) for c in f.clauses):
             out.append(x)
     return out
 
@@ -228,13 +228,13 @@ def test_satisfies_needs_every_variable():
 def test_random_kcnf_has_k_distinct_variables_per_clause(k):
     f = random_kcnf(9, 40, k, seed=k)
     assert f.num_vars == 9 and f.num_clauses == 40
-    assert all(len({abs(l) for l in c}) == k for c in f.clauses)
+    assert all(len({abs(lit) for lit in c}) == k for c in f.clauses)
     assert f == random_kcnf(9, 40, k, seed=k)  # reproducible
 
 
 def test_random_kcnf_signs_are_balanced():
     f = random_kcnf(20, 2000, 3, seed=0)
-    positive = sum(l > 0 for c in f.clauses for l in c) / 6000
+    positive = sum(lit > 0 for c in f.clauses for lit in c) / 6000
     assert 0.45 < positive < 0.55
 
 
@@ -275,7 +275,9 @@ def test_solve_and_count_agree_with_itertools(f):
     x = solve(f)
     assert (x is None) == (not models)
     if x is not None:
-        as_int = lambda y: sum(int(b) << (v - 1) for v, b in y.items())
+        def as_int(y):
+            return sum(int(b) << (v - 1) for v, b in y.items())
+
         assert f.satisfies(x) and as_int(x) == min(map(as_int, models))  # the smallest model as an integer
     assert count_models(f) == len(models)
 

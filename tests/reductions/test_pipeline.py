@@ -108,17 +108,19 @@ def test_against_a_real_solver_on_larger_formulas():
 @pytest.mark.parametrize("via", VIAS)
 def test_fast_path_refuses_at_the_reductions_entry_bound(via):
     f = random_kcnf(10, 40, 3, seed=0)
-    with pytest.raises(FastPathRefused, match=r"fast path refused: the instance has entries B=") as info:
+    with pytest.raises(FastPathRefused, match=r"fast path refused \(float64 limit\): the instance has entries B=") as info:
         decide_sat(f, via=via, algorithm="fast")
     assert isinstance(info.value, ValueError)
-    assert "Thm 1.4" in str(info.value) and "no float64 polynomial reaches eps" in str(info.value)
+    upper_bound = "arXiv:2310.04064" if via == "tensor_attention" else "Alman & Song 2023, Thm 1.3"
+    assert upper_bound in str(info.value) and "no float64 polynomial reaches eps" in str(info.value)
+    assert "Thm 1.4" not in str(info.value)  # the refusal is a float64 limit, not the lower bound
     assert "2^-53 e^(2L)" in str(info.value)
     assert info.value.trace.names[-1] == "fast-check" and info.value.trace.stages[-1].note == "refused"
 
 
 def test_fast_path_refuses_when_the_rank_exceeds_max_rank():
     f = CNF(2, ((1,), (-2,)))
-    with pytest.raises(FastPathRefused, match=r"rank r=C\(d\+g, g\)=\d+ with d=2, above max_rank=10"):
+    with pytest.raises(FastPathRefused, match=r"\(cost\).*rank r=C\(d\+g, g\)=\d+ with d=2, above max_rank=10"):
         decide_sat(f, algorithm="fast", max_rank=10)
 
 
@@ -208,3 +210,10 @@ def test_trace_prints_every_stage():
     assert trace.seconds > 0
     with pytest.raises(KeyError):
         trace["nope"]
+
+
+def test_the_docstring_does_not_sell_a_float64_refusal_as_the_lower_bound():
+    doc = " ".join(reductions.pipeline.__doc__.split())
+    assert "point of" not in doc and "not a bug" not in doc
+    assert "Thm 1.3" in doc  # the upper bound is Thm 1.3 ...
+    assert "Neither refusal is Alman & Song's lower bound (Thm 1.4)" in doc  # ... and 1.4 the lower bound
