@@ -116,7 +116,8 @@ def _factor_operators(h, Xs, B, eps):
     """Per monomial its low-rank operator; the entry error of the product; degrees, ranks, widest ``P``."""
     m, (n, d) = h.num_monomials, Xs[0].shape
     eps_f = (1 + eps) ** (1 / m) - 1
-    approx = {s: approximate_exp(B, s, eps_f) for s in {len(M) for M in h.monomials}}
+    # one certified polynomial per mechanism degree k = |M| of the monomials
+    approx = {k: approximate_exp(B, k, eps_f) for k in {len(M) for M in h.monomials}}
     ops, errors = [], []
     for M in h.monomials:
         first, *others = M
@@ -124,7 +125,7 @@ def _factor_operators(h, Xs, B, eps):
         # float64 operations per tuple weight: the monomials, the sum over r features, the t - 1 position sums
         errors.append(_entry_error(op.approximation, op.k * (op.degree + 1) + op.rank + (h.t - 1) * n))
         ops.append(op)
-    degrees = {s: P.degree for s, P in approx.items()}
+    degrees = {k: P.degree for k, P in approx.items()}
     ranks = {len(M): op.rank for M, op in zip(h.monomials, ops)}
     return ops, product_entry_error(errors), degrees, ranks, approx[max(approx)]
 
@@ -198,7 +199,7 @@ def poly_attention_fast(
     -------
     FastResult
         ``output`` with ``|output - Att^(h)| <= error_bound`` per column;
-        ``degrees``/``ranks`` per monomial degree ``s``, ``degree``/``rank``
+        ``degrees``/``ranks`` per monomial degree ``s = |M|``, ``degree``/``rank``
         their largest, ``k = h.degree``, ``method`` ``"tree"`` or ``"network"``.
 
     Raises

@@ -178,13 +178,7 @@ def _layer_forward(layer, T, config, approximation, block):
 
 
 def forward(
-    params: Params,
-    X,
-    *,
-    method: str | None = None,
-    eps: float = 1e-6,
-    block: int = 128,
-    mode: str | None = None,
+    params: Params, X, *, method: str | None = None, eps: float = 1e-6, block: int = 128, mode: str | None = None
 ) -> tuple[np.ndarray, ForwardCache]:
     """Run the model: ``Y = T_m W_out``.
 
@@ -361,15 +355,8 @@ _LOSSES = {"mse": mse_loss, "cross_entropy": cross_entropy_loss}
 
 
 def loss_and_grad(
-    params: Params,
-    X,
-    target,
-    *,
-    loss: str = "mse",
-    method: str | None = None,
-    eps: float = 1e-6,
-    block: int = 128,
-    mode: str | None = None,
+    params: Params, X, target, *, loss: str = "mse", method: str | None = None, eps: float = 1e-6,
+    block: int = 128, mode: str | None = None,
 ) -> tuple[float, Params]:
     """Loss value and the gradient of every weight (forward then backward).
 
