@@ -14,7 +14,10 @@ loss
 
 Imports run one way: ``loss -> vjp -> forward`` and all three to the core
 (:mod:`algorithms.polynomial_method`, :mod:`algorithms.error_bounds`,
-:mod:`algorithms.softmax`).
+:mod:`algorithms.softmax`).  Kept names: ``LowRankAttention`` is the core's
+:class:`~algorithms.polynomial_method.LowRankOperator` (what
+:func:`low_rank_attention` returns, ``k = 2``) and ``normalised_output_error`` is
+:func:`algorithms.error_bounds.output_error`, the bound (E1).
 
 Examples
 --------

@@ -15,7 +15,9 @@ loss
 
 The Kronecker products ``⊘`` and ``⊗_row`` and the identities (I1)-(I4) live
 in :mod:`algorithms.kron` (re-exported here).  Imports run one way:
-``loss -> vjp -> forward``, and all three to the core.
+``loss -> vjp -> forward``, and all three to the core.  ``LowRankTensorAttention``
+is kept as a name for the core's
+:class:`~algorithms.polynomial_method.LowRankOperator` (``k = 3``).
 
 Examples
 --------
