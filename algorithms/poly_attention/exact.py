@@ -1,7 +1,7 @@
 """Exact poly-attention: the definition by brute force, and variable elimination.
 
 Definition 2.2 of Chakrabarti, Pitassi & Alman (arXiv 2602.02422), with the
-``1/d`` scaling of SPEC §5: for query position ``l_1``,
+``1/d`` scaling of matrix attention (docs/poly-attention.md): for query position ``l_1``,
 
     Att^(h)[l_1] = sum_{l_2..l_t} exp(h(l)/d) (V^(2)[l_2] o ... o V^(t)[l_t])
                    / sum_{l_2..l_t} exp(h(l)/d),
@@ -9,17 +9,17 @@ Definition 2.2 of Chakrabarti, Pitassi & Alman (arXiv 2602.02422), with the
     h(l) = sum_{monomials M} sum_c prod_{j in M} Q^(j)[l_j, c],
 
 one softmax over all ``n^(t-1)`` tuples jointly.  ``d`` is the number of
-columns of the ``Q^(j)``.  Scaling convention: SPEC and the paper (as
+columns of the ``Q^(j)``.  Scaling convention: we and the paper (as
 summarised) divide the whole ``h`` by ``d``; the authors' tree-attention code
 divides each edge score by ``2 sqrt(d)`` instead and clamps it to ``[-20, 20]``
 (an implementation choice).  With ``1/d``, ``h = x1x2`` is exactly
 :func:`algorithms.attention.attention` (``exp(Q K^T / d)``) and ``h = x1x2x3``
-is ``tensor_attention(Q, K1, K2, V1, V2)`` of SPEC §3 with ``Q = Q^(1)``,
+is :func:`algorithms.tensor_attention.tensor_attention` with ``Q = Q^(1)``,
 ``K1 = Q^(2)``, ``K2 = Q^(3)``, ``V1 = V^(2)``, ``V2 = V^(3)``.
 
-Variable elimination (a derivation, not the paper's: papers/poly-attention.md
-§3.4).  Each monomial is a factor ``exp(<...>/d)`` on its variables and each
-value matrix a factor on its variable.  Summing ``x_v`` out joins the factors
+Variable elimination (a derivation, not the paper's; docs/poly-attention.md).
+Each monomial is a factor ``exp(<...>/d)`` on its variables and each value
+matrix a factor on its variable.  Summing ``x_v`` out joins the factors
 that mention ``v`` into one table over ``{v} + neighbours`` and leaves a factor
 on the neighbours: ``n^(w+1)`` work for an order of induced width ``w``.  Every
 factor is kept as a pair ``(L, M)``: ``L`` the log of its partition sum and

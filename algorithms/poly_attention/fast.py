@@ -8,31 +8,39 @@ run.
 
 Interval.  A monomial ``M`` of degree ``s`` has logit
 ``<Q^(a)[l_a], ..., Q^(c)[l_c]> / d`` in ``[-B^s, B^s]`` (``d`` terms, each at
-most ``B^s``).  The whole logit ``h/d`` therefore lies in ``[-R, R]`` with
-``R = sum_M B^{|M|} <= m B^k`` for ``B >= 1`` (``m`` monomials).  We do *not*
-approximate ``e^{h/d}`` by one polynomial on ``[-R, R]``: we approximate each
-factor ``e^{x_M}`` by a polynomial ``P_s`` of relative error ``eps_f`` on
-``[-B^s, B^s]`` (:func:`algorithms.polynomial.exp_approximation`), with
+most ``B^s``): a mechanism of degree ``s`` for the core
+(:func:`algorithms.polynomial_method.approximate_exp`).  The whole logit
+``h/d`` therefore lies in ``[-R, R]`` with ``R = sum_M B^{|M|} <= m B^k`` for
+``B >= 1`` (``m`` monomials).  We do *not* approximate ``e^{h/d}`` by one
+polynomial on ``[-R, R]``: we approximate each factor ``e^{x_M}`` by a
+polynomial ``P_s`` of relative error ``eps_f`` on ``[-B^s, B^s]``, with
 ``(1 + eps_f)^m = 1 + eps``.  The product of the ``m`` factors then has
 relative error at most ``entry_error = max(prod(1+e_M) - 1, 1 - prod(1-e_M))
-<= eps`` on *every* tuple, with ``e_M`` the certified error of each factor.
+<= eps`` on *every* tuple (:func:`algorithms.error_bounds.product_entry_error`),
+with ``e_M`` the entry error of each factor as for matrix and tensor attention
+(:func:`algorithms.error_bounds.entry_error`: the certified polynomial error
+plus the float64 rounding of forming the factor and of the sums over the
+``t - 1`` summed positions).
 Why per monomial: each factor has rank ``C(d+g_s, g_s)`` with ``g_s`` set by
 ``B^s`` alone, and it keeps the structure of ``h`` (a tree stays a tree),
 whereas one polynomial of the sum needs degree ``~ R`` and features of
 dimension ``m d`` (every variable would meet every monomial).  This is our
 reading of how the threshold comes to depend on ``k`` and not on ``t``.
 
-Factors.  By the multinomial theorem (:mod:`algorithms.features`),
+Factors.  By the multinomial theorem,
 ``P_s(<q_a, q_b o ... o q_c>/d) = sum_alpha phi(q_a)_alpha psi(q_b)_alpha ... psi(q_c)_alpha``:
-monomial ``M`` becomes ``n x r`` matrices, ``phi`` for its smallest variable and
-``psi`` for the others, joined by one bond index ``alpha``.  Att^(h) is then a
+monomial ``M`` is the core's degree-``s`` low-rank operator
+(:class:`algorithms.polynomial_method.LowRankOperator`), ``n x r`` factors
+``phi`` for its smallest variable and ``psi`` for the others, joined by one
+bond index ``alpha``.  Att^(h) is then a
 tensor network in which every position index ``l_j`` meets only the bonds of
 the monomials containing ``x_j`` and ``V^(j)``.
 
 * **Trees** (``method="tree"``): leaf-to-root message passing on the low-rank
   factors.  The message of ``v`` to its parent ``p`` over edge ``{p, v}`` is
   ``N_v = A_p (B_v^T ([V^(v), 1] o prod_children N_u))``, an ``n x (d_v+1)``
-  matrix computed in ``O(n r d_v)``; the last column carries the normaliser.
+  matrix computed in ``O(n r d_v)`` by the edge's operator (``A~ S`` or
+  ``A~^T S``, streamed in blocks); the last column carries the normaliser.
   Total ``O(t n r d_v)``: near-linear, the same recursion as the exact tree
   algorithm with every ``n x n`` matrix replaced by its rank-``r`` factors.
 * **Any h** (``method="network"``): ``numpy.einsum`` contracts the network
@@ -45,8 +53,10 @@ the monomials containing ``x_j`` and ``V^(j)``.
 Error.  Relative error ``e`` on every unnormalised weight gives, per value
 column ``c``, ``|T - Att| <= e (hi_c - lo_c) / (1 + sqrt(1 - e^2))`` where ``[lo_c, hi_c]``
 contains every value product ``V^(2)[l_2, c] ... V^(t)[l_t, c]`` (the
-normalisation cancels the common part; same argument as for matrix attention,
-SPEC §1).  ``[lo_c, hi_c]`` is computed by interval multiplication.
+normalisation cancels the common part; (E1) of
+:func:`algorithms.error_bounds.output_error`, as for matrix attention).
+``[lo_c, hi_c]`` is computed by interval multiplication
+(:func:`algorithms.error_bounds.value_product_range`).  See docs/poly-attention.md.
 
 References
 ----------
@@ -59,99 +69,75 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
 
 from algorithms._checks import check_bound, check_eps
-from algorithms.attention import normalised_output_error
-from algorithms.features import feature_rank, key_features, query_features
-from algorithms.polynomial import exp_approximation
+from algorithms.error_bounds import (
+    entry_error as _entry_error,
+)
+from algorithms.error_bounds import (
+    output_error,
+    product_entry_error,
+    value_product_range,
+    value_spread,
+)
+from algorithms.polynomial_method import FastResult, LowRankOperator, approximate_exp
 
 from .exact import check_poly_inputs
 from .polynomial import AttentionPolynomial
 
+#: ``FastResult`` and ``value_product_range`` are the core's (:mod:`algorithms.polynomial_method`,
+#: :mod:`algorithms.error_bounds`), re-exported under their poly-attention names.
 __all__ = ["FastResult", "poly_attention_fast", "value_product_range", "fast_error_bound"]
 
 _LETTERS = string.ascii_letters.replace("z", "")
 _MAX_INTERMEDIATE = 10**8
 
 
-class FastResult(NamedTuple):
-    """Output of :func:`poly_attention_fast`."""
+def fast_error_bound(entry_error: float, Vs: Sequence[np.ndarray]) -> np.ndarray:
+    """``entry_error (hi_c - lo_c) / (1 + sqrt(1 - entry_error^2))`` per column: (E1) for the value products.
 
-    output: np.ndarray
-    """(n, d_v) approximation ``T`` of ``Att^(h)``."""
-    error_bound: np.ndarray
-    """(d_v,) certified bound on ``max_l |T[l, c] - Att[l, c]|`` per column."""
-    entry_error: float
-    """Relative error of every unnormalised tuple weight (``<= eps``)."""
-    degrees: dict
-    """``{s: g_s}``: polynomial degree used for monomials of degree ``s``."""
-    ranks: dict
-    """``{s: r_s = C(d + g_s, g_s)}``."""
-    bound: float
-    """``B``, the max-norm bound on the ``Q^(j)``."""
-    method: str
-    """``"tree"`` or ``"network"``."""
-
-
-def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, an interval ``[lo, hi]`` containing every product ``prod_j V^(j)[l_j, c]``.
-
-    Interval multiplication of the column ranges ``[min_l V^(j)[l, c], max_l V^(j)[l, c]]``.
+    Raises
+    ------
+    ValueError
+        If ``entry_error`` is not in ``[0, 1)``.
 
     Examples
     --------
-    >>> lo, hi = value_product_range([np.array([[-1.0], [2.0]]), np.array([[3.0], [1.0]])])
-    >>> float(lo[0]), float(hi[0])
-    (-3.0, 6.0)
+    >>> fast_error_bound(0.0, [np.ones((2, 1))]).tolist()
+    [0.0]
     """
-    lo, hi = Vs[0].min(axis=0), Vs[0].max(axis=0)
-    for V in Vs[1:]:
-        a, b = V.min(axis=0), V.max(axis=0)
-        corners = np.stack([lo * a, lo * b, hi * a, hi * b])
-        lo, hi = corners.min(axis=0), corners.max(axis=0)
-    return lo, hi
+    return output_error(entry_error, value_spread(*Vs))
 
 
-def fast_error_bound(entry_error: float, Vs: Sequence[np.ndarray]) -> np.ndarray:
-    """``entry_error (hi_c - lo_c) / (1 + sqrt(1 - entry_error^2))`` per column (module docstring)."""
-    if not 0 <= entry_error < 1:
-        raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
-    lo, hi = value_product_range(Vs)
-    return normalised_output_error(entry_error, hi - lo)
-
-
-def _factor_features(h, Xs, B, eps):
-    """Per monomial: the list of ``(variable, n x r matrix)`` and the certified errors."""
-    m, d = h.num_monomials, Xs[0].shape[1]
+def _factor_operators(h, Xs, B, eps):
+    """Per monomial its low-rank operator; the entry error of the product; degrees, ranks, widest ``P``."""
+    m, (n, d) = h.num_monomials, Xs[0].shape
     eps_f = (1 + eps) ** (1 / m) - 1
-    approx = {s: exp_approximation(-(B**s), B**s, eps_f) for s in {len(M) for M in h.monomials}}
-    feats, errors = [], []
+    # one certified polynomial per mechanism degree k = |M| of the monomials
+    approx = {k: approximate_exp(B, k, eps_f) for k in {len(M) for M in h.monomials}}
+    ops, errors = [], []
     for M in h.monomials:
-        P = approx[len(M)]
-        errors.append(P.max_relative_error)
         first, *others = M
-        feats.append(
-            [(first, query_features(Xs[first - 1], P.coefficients, 1.0 / d))]
-            + [(j, key_features(Xs[j - 1], P.degree)) for j in others]
-        )
-    e = np.array(errors)
-    entry_error = float(max(np.prod(1 + e) - 1, 1 - np.prod(1 - e)))
-    degrees = {s: P.degree for s, P in approx.items()}
-    ranks = {s: feature_rank(d, g) for s, g in degrees.items()}
-    return feats, entry_error, degrees, ranks
+        op = LowRankOperator(Xs[first - 1], tuple(Xs[j - 1] for j in others), approx[len(M)], 1.0 / d, B)
+        # float64 operations per tuple weight: the monomials, the sum over r features, the t - 1 position sums
+        errors.append(_entry_error(op.approximation, op.k * (op.degree + 1) + op.rank + (h.t - 1) * n))
+        ops.append(op)
+    degrees = {k: P.degree for k, P in approx.items()}
+    ranks = {len(M): op.rank for M, op in zip(h.monomials, ops)}
+    return ops, product_entry_error(errors), degrees, ranks, approx[max(approx)]
 
 
-def _network(h, feats, Vaug, n):
+def _network(h, ops, Vaug, n):
     """Contract the whole low-rank network with ``einsum`` (greedy path)."""
     pos = {j: _LETTERS[j - 1] for j in range(1, h.t + 1)}
     bond = {i: _LETTERS[h.t + i] for i in range(h.num_monomials)}
     operands, subs = [], []
-    for i, group in enumerate(feats):
-        for j, F in group:
+    for i, (M, op) in enumerate(zip(h.monomials, ops)):
+        factors = [op.U1] + [op.psi(which) for which in range(1, op.k)]  # phi for M's first variable
+        for j, F in zip(M, factors):
             operands.append(F)
             subs.append(pos[j] + bond[i])
     for j in range(2, h.t + 1):
@@ -164,12 +150,12 @@ def _network(h, feats, Vaug, n):
     return np.einsum(expr, *operands, optimize=path)
 
 
-def _tree(h, feats, Vaug, n):
-    """Leaf-to-root message passing on rank-``r`` edge factors (forests allowed)."""
+def _tree(h, ops, Vaug, n):
+    """Leaf-to-root message passing on rank-``r`` edge operators (forests allowed)."""
     edge = {}
-    for i, group in enumerate(feats):
-        (a, Fa), (b, Fb) = group
-        edge[(a, b)], edge[(b, a)] = (Fa, Fb), (Fb, Fa)  # (parent side, child side)
+    for (a, b), op in zip(h.monomials, ops):
+        # parent a: A~ S = U_a (U_b^T S); parent b: A~^T S = U_b (U_a^T S)
+        edge[(a, b)], edge[(b, a)] = (op, False), (op, True)
     out = np.ones((n, Vaug[0].shape[1]))
     for comp in nx.connected_components(h.graph):
         root = 1 if 1 in comp else min(comp)
@@ -183,8 +169,8 @@ def _tree(h, feats, Vaug, n):
             if v == root:
                 out = out * (S if v == 1 else S.sum(axis=0))
                 break
-            A, Bf = edge[(parent[v], v)]
-            N = A @ (Bf.T @ S)
+            op, transpose = edge[(parent[v], v)]
+            N = op.product(S, transpose=transpose)
             messages[parent[v]].append(N / np.max(N[:, -1]))  # a scalar: cancels in the ratio
     return out
 
@@ -212,7 +198,9 @@ def poly_attention_fast(
     Returns
     -------
     FastResult
-        ``output`` with ``|output - Att^(h)| <= error_bound`` per column.
+        ``output`` with ``|output - Att^(h)| <= error_bound`` per column;
+        ``degrees``/``ranks`` per monomial degree ``s = |M|``, ``degree``/``rank``
+        their largest, ``k = h.degree``, ``method`` ``"tree"`` or ``"network"``.
 
     Raises
     ------
@@ -221,7 +209,7 @@ def poly_attention_fast(
         ``eps`` outside (0, 1); an entry of some ``Q^(j)`` above ``bound``;
         ``method`` unknown, or ``"tree"`` for a non-tree ``h``; ``B^k`` so large
         that no float64 polynomial reaches the per-factor error (from
-        :func:`~algorithms.polynomial.exp_approximation`).
+        :func:`~algorithms.polynomial_method.approximate_exp`, naming ``B``).
 
     Examples
     --------
@@ -251,8 +239,11 @@ def poly_attention_fast(
         raise ValueError(f"method='tree' needs a tree polynomial; h = {h} is not one")
     method = ("tree" if h.is_tree else "network") if method == "auto" else method
     n = Xs[0].shape[0]
-    feats, entry_error, degrees, ranks = _factor_features(h, Xs, B, eps)
+    ops, error, degrees, ranks, widest = _factor_operators(h, Xs, B, eps)
     Vaug = [np.hstack([V, np.ones((n, 1))]) for V in Vs]
-    raw = (_tree if method == "tree" else _network)(h, feats, Vaug, n)
+    raw = (_tree if method == "tree" else _network)(h, ops, Vaug, n)
     output = raw[:, :-1] / raw[:, -1:]
-    return FastResult(output, fast_error_bound(entry_error, Vs), entry_error, degrees, ranks, B, method)
+    return FastResult(
+        output, fast_error_bound(error, Vs), error, max(degrees.values()), max(ranks.values()), B,
+        (widest.lo, widest.hi), h.degree, method, degrees, ranks,
+    )

@@ -6,7 +6,9 @@ connections, an MLP) can be approximated in ``n^{1+o(1)}`` time when the
 attention logits are bounded: every attention matrix, in the forward and the
 backward pass, is replaced by the polynomial-method low-rank factorisation of
 Alman & Song (2023), and the causal mask by prefix sums over its factors.
-This package makes that executable (SPEC §4).
+This package makes that executable (docs/multilayer.md); its heads run the
+core's low-rank operator (:mod:`algorithms.polynomial_method`) and exact
+streaming softmax (:mod:`algorithms.softmax`).
 
 Modules
 -------
@@ -29,8 +31,8 @@ Examples
 >>> cfg = TransformerConfig(d=8, heads=2, d_head=4, d_ff=16, layers=2, d_out=8)
 >>> params = init_params(cfg, np.random.default_rng(0))
 >>> X = np.random.default_rng(1).uniform(-1, 1, (32, 8))
->>> _, exact = loss_and_grad(params, X, X, mode="exact")
->>> _, fast = loss_and_grad(params, X, X, mode="fast", eps=1e-6)
+>>> _, exact = loss_and_grad(params, X, X, method="exact")
+>>> _, fast = loss_and_grad(params, X, X, method="fast", eps=1e-6)
 >>> bool(np.abs(fast.layers[0].W_Q - exact.layers[0].W_Q).max() < 1e-6)
 True
 """

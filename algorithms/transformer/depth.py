@@ -1,8 +1,8 @@
 """Error of fast gradients per layer, and the depth bound of Liang et al. with its constants made explicit.
 
 Liang, Sha, Shi, Song, Zhou (arXiv 2408.13233) bound the error of the fast
-gradient by induction over layers (their Lemmas H.3, H.4, J.3, K.2; notes in
-papers/hardness-and-multilayer.md §2.5): each attention matrix gets entrywise
+gradient by induction over layers (their Lemmas H.3, H.4, J.3, K.2; see
+docs/multilayer.md): each attention matrix gets entrywise
 error ``eps / poly(n)``, and going down one layer multiplies the gradient
 error by at most
 
@@ -128,8 +128,8 @@ def gradient_errors(params: Params, X, target, *, eps: float = 1e-6, loss: str =
     True
     """
     check_eps(eps)
-    _, exact = loss_and_grad(params, X, target, loss=loss, mode="exact")
-    _, fast = loss_and_grad(params, X, target, loss=loss, mode="fast", eps=eps)
+    _, exact = loss_and_grad(params, X, target, loss=loss, method="exact")
+    _, fast = loss_and_grad(params, X, target, loss=loss, method="fast", eps=eps)
     absolute = layer_errors(fast, exact)
     scale = [max(float(np.max(np.abs(getattr(e, f.name)))) for f in fields(LayerParams)) for e in exact.layers]
     c = params.config

@@ -20,17 +20,19 @@ so the whole VJP needs ``f`` applied to ``d_h (d_h + 1)`` columns and ``f^T``
 to ``d_h (d_h + 2)`` columns.  This is Liang et al.'s low-rank form of the
 Hadamard terms (``f o (G h^T) = (U1 (x) G)(U2 (x) h)^T``, rank ``r d_h``, their
 Lemma I.6 part 2) written column by column; Appendix D of the paper prints
-several of these terms transposed (papers/hardness-and-multilayer.md §2.3),
+several of these terms transposed (the corrected form is in docs/multilayer.md),
 the form here is checked against finite differences in the tests.
 
-Exact mode streams blocks of query rows, subtracts the row maximum before
-``exp`` and keeps only the row log-normaliser ``lse`` (``n`` numbers) for the
-backward pass: ``O(n^2 d_h^2)`` time, ``O(block * n)`` memory.
+Exact mode streams blocks of query rows with the online softmax of
+:mod:`algorithms.softmax` (row maximum subtracted before ``exp``) and keeps
+only the row log-normaliser ``lse`` (``n`` numbers) for the backward pass,
+which replays the same blocks: ``O(n^2 d_h^2)`` time, ``O(block * n)`` memory.
 
 Fast mode replaces ``exp`` by the certified polynomial ``P`` of
-:func:`algorithms.polynomial.exp_approximation` on ``[-B^2, B^2]`` (every
+:func:`algorithms.polynomial_method.approximate_exp` on ``[-B^2, B^2]`` (every
 logit lies there when ``|Q|, |K| <= B`` entrywise), factors
-``P(S) = U1 U2^T`` with :mod:`algorithms.features` (rank ``r = C(d_h+g, g)``)
+``P(S) = U1 U2^T`` with the ``k = 2`` operator of
+:mod:`algorithms.polynomial_method.low_rank` (rank ``r = C(d_h+g, g)``)
 and applies ``f~ = D~^{-1} (M o U1 U2^T)`` by the prefix sums of
 :mod:`algorithms.transformer.lowrank`: ``O(n r d_h^2)`` time, no ``n x n``
 matrix.  Since ``P(s) = e^s (1 + err)`` with ``|err| <= eps`` the approximate
@@ -56,41 +58,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from algorithms._checks import as_matrix, check_same_rows
-from algorithms.features import key_features, query_features
-from algorithms.polynomial import ExpApproximation
+from algorithms.kron import _row_kron
+from algorithms.polynomial_method import ExpApproximation, LowRankOperator
+from algorithms.softmax import online_softmax, softmax_blocks
 from algorithms.transformer.lowrank import lowrank_product
 
 __all__ = ["PolynomialFactors", "HeadCache", "head_forward", "head_vjp"]
 
-
-@dataclass(frozen=True)
-class PolynomialFactors:
-    """Row blocks of ``U1 = phi(Q)``, ``U2 = psi(K)`` with ``U1 U2^T = P(scale Q K^T)``.
-
-    Built on demand, block by block, so the ``(n, r)`` factors are never stored.
-    """
-
-    Q: np.ndarray
-    K: np.ndarray
-    approximation: ExpApproximation
-    scale: float
-
-    @property
-    def n(self) -> int:
-        return self.Q.shape[0]
-
-    @property
-    def rank(self) -> int:
-        """``r = C(d_h + g, g)``."""
-        from algorithms.features import feature_rank
-
-        return feature_rank(self.Q.shape[1], self.approximation.degree)
-
-    def u1(self, start: int, stop: int) -> np.ndarray:
-        return query_features(self.Q[start:stop], self.approximation.coefficients, self.scale)
-
-    def u2(self, start: int, stop: int) -> np.ndarray:
-        return key_features(self.K[start:stop], self.approximation.degree)
+#: Row blocks of ``U1 = phi(Q)``, ``U2 = psi(K)`` with ``U1 U2^T = P(scale Q K^T)``:
+#: the ``k = 2`` low-rank operator of the core, ``PolynomialFactors(Q, K, approximation, scale)``
+#: (its ``u1``/``u2`` rows feed :func:`~algorithms.transformer.lowrank.lowrank_product`).
+PolynomialFactors = LowRankOperator
 
 
 @dataclass
@@ -112,7 +90,7 @@ class HeadCache:
     Q: np.ndarray
     K: np.ndarray
     V: np.ndarray
-    O: np.ndarray
+    O: np.ndarray  # noqa: E741 (the paper's O, the head output)
     normaliser: np.ndarray
     causal: bool
     approximation: ExpApproximation | None
@@ -123,38 +101,23 @@ class HeadCache:
         return 1.0 / self.Q.shape[1]
 
 
-def _exact_pass(Q, K, scale, causal, block, right=None, left=None, lse=None):
-    """One streamed pass over query blocks of ``f``: returns ``(f right, f^T left, lse)``.
-
-    ``lse=None`` computes the log-normalisers (forward pass); otherwise they are reused.
-    """
+def _softmax_pass(Q, K, scale, causal, block) -> dict:
+    """Logits ``scale Q K^T`` in query blocks, masked: a causal query ``i < b`` sees keys ``j <= i``."""
     n = Q.shape[0]
-    out_right = None if right is None else np.empty((n, right.shape[1]))
-    out_left = None if left is None else np.zeros((n, left.shape[1]))
-    lse_out = np.empty(n) if lse is None else lse
-    for a in range(0, n, block):
-        b = min(a + block, n)
-        end = b if causal else n  # causal: query i sees keys j <= i < b
-        S = scale * (Q[a:b] @ K[:end].T)
+
+    def logits(qs: slice, ks: slice) -> np.ndarray:
+        S = scale * (Q[qs] @ K[ks].T)
         if causal:
+            a, b = qs.start, qs.stop
             S[:, a:b][np.triu_indices(b - a, 1)] = -np.inf
-        if lse is None:
-            peak = S.max(axis=1, keepdims=True)
-            P = np.exp(S - peak)  # stable: every exponent <= 0
-            total = P.sum(axis=1, keepdims=True)
-            P /= total
-            lse_out[a:b] = (peak + np.log(total)).ravel()
-        else:
-            P = np.exp(S - lse[a:b, None])
-        if right is not None:
-            out_right[a:b] = P @ right[:end]
-        if left is not None:
-            out_left[:end] += P.T @ left[a:b]
-    return out_right, out_left, lse_out
+        return S
+
+    keys = (lambda qs: (slice(0, qs.stop),)) if causal else (lambda qs: (slice(0, n),))
+    return dict(logits=logits, n=n, query_block=block, key_blocks=keys)
 
 
-def _fast_factors(cache: HeadCache) -> PolynomialFactors:
-    return PolynomialFactors(cache.Q, cache.K, cache.approximation, cache.scale)
+def _fast_factors(cache: HeadCache) -> LowRankOperator:
+    return LowRankOperator(cache.Q, (cache.K,), cache.approximation, cache.scale)
 
 
 def head_forward(
@@ -211,22 +174,27 @@ def head_forward(
         raise ValueError(f"block must be a positive integer, got {block!r}")
     scale = 1.0 / Q.shape[1]
     if approximation is None:
-        O, _, lse = _exact_pass(Q, K, scale, causal, block, right=V)
-        return O, HeadCache(Q, K, V, O, lse, causal, None, block)
-    factors = PolynomialFactors(Q, K, approximation, scale)
+        out, lse = online_softmax(
+            contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, scale, causal, block)
+        )
+        return out, HeadCache(Q, K, V, out, lse, causal, None, block)
+    factors = LowRankOperator(Q, (K,), approximation, scale)
     ones = np.ones((Q.shape[0], 1))
     Y = lowrank_product(factors, np.hstack([V, ones]), causal=causal, block=block)
     z = Y[:, -1]
-    O = Y[:, :-1] / z[:, None]
-    return O, HeadCache(Q, K, V, O, z, causal, approximation, block)
+    out = Y[:, :-1] / z[:, None]
+    return out, HeadCache(Q, K, V, out, z, causal, approximation, block)
 
 
 def _apply(cache: HeadCache, right: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(f right, f^T left)`` for the head's (exact or approximate) ``f``."""
     if cache.approximation is None:
-        fr, fl, _ = _exact_pass(
-            cache.Q, cache.K, cache.scale, cache.causal, cache.block, right, left, cache.normaliser
-        )
+        n = cache.Q.shape[0]
+        fr, fl = np.empty((n, right.shape[1])), np.zeros((n, left.shape[1]))
+        passes = _softmax_pass(cache.Q, cache.K, cache.scale, cache.causal, cache.block)
+        for qs, ks, P in softmax_blocks(lse=cache.normaliser, **passes):
+            fr[qs] = P @ right[ks]
+            fl[ks] += P.T @ left[qs]
         return fr, fl
     factors = _fast_factors(cache)
     z = cache.normaliser[:, None]
@@ -267,14 +235,14 @@ def head_vjp(cache: HeadCache, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     One pass of ``f`` over ``d_h (d_h + 1)`` columns and one of ``f^T`` over
     ``d_h (d_h + 2)`` columns: exact ``O(n^2 d_h^2)``, fast ``O(n r d_h^2)``.
     """
-    Q, K, V, O = cache.Q, cache.K, cache.V, cache.O
+    Q, K, V = cache.Q, cache.K, cache.V
     n, dh = Q.shape
     dO = as_matrix("dO", dO, rows=n, cols=V.shape[1])
     dv = V.shape[1]
-    delta = np.einsum("ij,ij->i", dO, O)
+    delta = np.einsum("ij,ij->i", dO, cache.O)
     # right: [K, V_0 o K, ..., V_{dv-1} o K];  left: [dO, delta o Q, dO_0 o Q, ...]
-    right = np.hstack([K, (V[:, :, None] * K[:, None, :]).reshape(n, dv * dh)])
-    left = np.hstack([dO, delta[:, None] * Q, (dO[:, :, None] * Q[:, None, :]).reshape(n, dv * dh)])
+    right = np.hstack([K, _row_kron(V, K)])
+    left = np.hstack([dO, delta[:, None] * Q, _row_kron(dO, Q)])
     fr, fl = _apply(cache, right, left)
     fK, fVK = fr[:, :dh], fr[:, dh:].reshape(n, dv, dh)
     dV, fdQ, fdOQ = fl[:, :dv], fl[:, dv : dv + dh], fl[:, dv + dh :].reshape(n, dv, dh)

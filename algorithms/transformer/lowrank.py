@@ -2,7 +2,7 @@
 
 The causal mask ``M`` (``M_ij = 1`` iff ``i >= j``) does not preserve low rank,
 but it commutes with a running sum (Liang, Sha, Shi, Song, Zhou 2024, App. I,
-Lemma I.3 / Algorithm 2; SPEC §4)::
+Lemma I.3 / Algorithm 2; docs/multilayer.md)::
 
     ((M o U1 U2^T) h)_i = sum_{j <= i} <U1_i, U2_j> h_j = < U1_i, sum_{j <= i} U2_j h_j >,
 
@@ -24,9 +24,12 @@ Two implementations:
       S       += U2[block]^T H[block].
 
   Cost ``O(n r k + n b (r + k))`` time and ``O(c r + r k)`` memory: the factor
-  rows are asked for a chunk of ``c`` rows at a time (``c`` about 1024, a
-  multiple of ``b``), so ``U1``, ``U2`` (each ``n x r``) never exist in full.  This is the chunked form of causal linear
-  attention (Katharopoulos et al. 2020).
+  rows are asked for a chunk of ``c`` rows at a time (``c`` the core's block
+  size :func:`~algorithms.polynomial_method.block_rows` for rank ``r``, rounded
+  to a multiple of ``b``), so ``U1``, ``U2`` (each ``n x r``) never exist in
+  full.  This is the chunked form of causal linear attention (Katharopoulos
+  et al. 2020).  The factors of the transformer's heads are the core's
+  low-rank operator (:class:`~algorithms.polynomial_method.LowRankOperator`).
 
 References
 ----------
@@ -46,16 +49,16 @@ from typing import Protocol
 import numpy as np
 
 from algorithms._checks import as_matrix, check_same_rows
+from algorithms.polynomial_method import block_rows
 
 __all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
 
-_CHUNK_ROWS = 1024
-
 
 class Factors(Protocol):
-    """Row blocks of the two factors of ``U1 U2^T`` (``n`` rows each)."""
+    """Row blocks of the two factors of ``U1 U2^T`` (``n`` rows each, rank ``r``)."""
 
     n: int
+    rank: int
 
     def u1(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of ``U1``."""
@@ -81,6 +84,10 @@ class ArrayFactors:
     @property
     def n(self) -> int:
         return self.U1.shape[0]
+
+    @property
+    def rank(self) -> int:
+        return self.U1.shape[1]
 
     def u1(self, start: int, stop: int) -> np.ndarray:
         return self.U1[start:stop]
@@ -117,7 +124,7 @@ def masked_lowrank_product(U1, U2, H, *, transpose: bool = False) -> np.ndarray:
 
     Notes
     -----
-    SPEC §4 verbatim: ``sum_t U1[:, t] o cumsum(U2[:, t] o h)``.  Time
+    Liang et al.'s Lemma I.3 verbatim: ``sum_t U1[:, t] o cumsum(U2[:, t] o h)``.  Time
     ``O(n r k)`` but memory ``O(n r k)`` too; use :func:`lowrank_product` for
     large inputs.
     """
@@ -185,15 +192,14 @@ def lowrank_product(
     n, k = H.shape
     starts = list(range(0, n, block))
     first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)
+    chunk = block * max(1, block_rows(factors.rank) // block)
     if not causal:
-        chunk = block * max(1, _CHUNK_ROWS // block)
         state = sum(second(a, min(a + chunk, n)).T @ H[a : a + chunk] for a in range(0, n, chunk))
         return np.vstack([first(a, min(a + chunk, n)) @ state for a in range(0, n, chunk)])
     out = np.empty((n, k))
     state = None
     # Factor rows are fetched a chunk of several blocks at a time: fewer calls to the
     # feature map, still O(chunk r) memory.
-    chunk = block * max(1, _CHUNK_ROWS // block)
     cached = (None, None, None)
     for a in reversed(starts) if transpose else starts:
         b = min(a + block, n)

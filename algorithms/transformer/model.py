@@ -15,7 +15,7 @@ the norm is the last step of ``g_{i-1}``).  ``tanh`` is the smooth activation:
 being bounded it keeps the a-priori logit bound below simple.
 
 Bounded entries.  The fast mode needs every per-head query and key entry in
-``[-B, B]`` so that every logit ``<q, k>/d_h`` lies in ``[-B^2, B^2]`` (SPEC §1).
+``[-B, B]`` so that every logit ``<q, k>/d_h`` lies in ``[-B^2, B^2]`` (docs/matrix-attention.md).
 With ``nu(W) = max_j sum_i |W_ij|`` (so ``|x W|_inf <= nu(W) |x|_inf``) and
 ``|X|_inf <= x_0``, induction over layers gives (:func:`certified_qk_bounds`),
 without layer norm::

@@ -1,6 +1,6 @@
 """Forward and backward pass of the m-layer transformer, exact or fast (one switch).
 
-``forward(params, X, mode=...)`` runs the model of :mod:`.model` and keeps what
+``forward(params, X, method=...)`` runs the model of :mod:`.model` and keeps what
 the backward pass needs; ``backward(params, cache, dY)`` returns the gradient
 of every weight (and of the input) by the chain rule written out layer by
 layer, top to bottom, as in Liang, Sha, Shi, Song, Zhou 2024, Algorithm 1
@@ -12,12 +12,14 @@ layer, top to bottom, as in Liang, Sha, Shi, Song, Zhou 2024, Algorithm 1
   with the head VJPs of :mod:`.head`, and ``dW_Q^l = N(T)^T dQ_l`` etc.
   (``N`` is the layer norm, or the identity when ``config.layer_norm`` is off.)
 
-``mode="exact"`` streams exact softmax attention (``O(n^2)`` per head);
-``mode="fast"`` replaces every attention matrix, in the forward *and* the
+``method="exact"`` streams exact softmax attention (``O(n^2)`` per head);
+``method="fast"`` replaces every attention matrix, in the forward *and* the
 backward pass, by its polynomial-method low-rank approximation with certified
-relative entry error ``eps`` on ``[-B^2, B^2]`` and applies the causal mask by
-prefix sums (``O(n r d_h^2)`` per head, ``r = C(d_h + g, g)``).  Everything
-outside attention is exact and ``O(n d d_ff)``.
+relative entry error ``eps`` on ``[-B^2, B^2]`` (the core's
+:func:`~algorithms.polynomial_method.approximate_exp` with mechanism degree
+``k = 2``) and applies the causal mask by prefix sums (``O(n r d_h^2)`` per
+head, ``r = C(d_h + g, g)``).  Everything outside attention is exact and
+``O(n d d_ff)``.  ``mode=`` is the older name of the same switch.
 
 Fast mode checks that every per-head query and key entry is at most the
 configured ``B`` and raises ``ValueError`` naming layer and head otherwise:
@@ -37,8 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_eps
-from algorithms.polynomial import ExpApproximation, exp_approximation
+from algorithms._checks import as_matrix
+from algorithms.polynomial_method import ExpApproximation, approximate_exp
 from algorithms.transformer.head import HeadCache, head_forward, head_vjp
 from algorithms.transformer.model import LayerParams, Params
 
@@ -61,7 +63,7 @@ class _LayerCache:
     A: np.ndarray  # attention input N(T)
     inv_std_A: np.ndarray | None
     heads: list[HeadCache]
-    O: np.ndarray  # concatenated head outputs (n, h d_h)
+    O: np.ndarray  # noqa: E741 (concatenated head outputs (n, h d_h), the paper's O)
     U: np.ndarray  # MLP input N(Z)
     inv_std: np.ndarray | None  # layer norm 1/sqrt(var + eps), (n, 1)
     H1: np.ndarray
@@ -89,7 +91,7 @@ class ForwardCache:
 
 
 def attention_approximation(bound: float, eps: float) -> ExpApproximation:
-    """The certified ``P ~ exp`` on ``[-B^2, B^2]`` that fast mode uses.
+    """The certified ``P ~ exp`` on ``[-B^2, B^2]`` that fast mode uses: ``approximate_exp(B, 2, eps)``.
 
     Parameters
     ----------
@@ -106,17 +108,24 @@ def attention_approximation(bound: float, eps: float) -> ExpApproximation:
     ------
     ValueError
         If ``eps`` is outside ``(0, 1)``, ``bound`` is not positive, or no
-        float64 polynomial reaches ``eps`` on that interval.
+        float64 polynomial reaches ``eps`` on that interval (the message names ``B``).
 
     Examples
     --------
     >>> attention_approximation(1.0, 1e-6).degree
     7
     """
-    check_eps(eps)
-    if not (np.isfinite(bound) and bound > 0):
-        raise ValueError(f"bound must be a positive finite number, got {bound!r}")
-    return exp_approximation(-bound * bound, bound * bound, eps)
+    return approximate_exp(bound, 2, eps)
+
+
+def _method(method: str | None, mode: str | None) -> str:
+    """The ``method=`` switch, with ``mode=`` accepted as its older name."""
+    if method is not None and mode is not None and method != mode:
+        raise ValueError(f"method={method!r} and mode={mode!r} disagree; pass one of them")
+    chosen = method if method is not None else mode if mode is not None else "exact"
+    if chosen not in ("exact", "fast"):
+        raise ValueError(f"method (or mode) must be 'exact' or 'fast', got {chosen!r}")
+    return chosen
 
 
 def _layer_norm(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,28 +157,28 @@ def _layer_forward(layer, T, config, approximation, block):
     A, inv_std_A = _layer_norm(T) if c.layer_norm else (T, None)
     Qall, Kall, Vall = A @ layer.W_Q, A @ layer.W_K, A @ layer.W_V
     heads, outs, norms = [], [], []
-    for l in range(c.heads):
-        cols = slice(l * dh, (l + 1) * dh)
+    for head in range(c.heads):
+        cols = slice(head * dh, (head + 1) * dh)
         Q, K, V = Qall[:, cols], Kall[:, cols], Vall[:, cols]
         if approximation is not None:
-            q_norm = _check_bound(f"queries of head {l + 1}", Q, c.bound)
-            norms.append(max(q_norm, _check_bound(f"keys of head {l + 1}", K, c.bound)))
+            q_norm = _check_bound(f"queries of head {head + 1}", Q, c.bound)
+            norms.append(max(q_norm, _check_bound(f"keys of head {head + 1}", K, c.bound)))
         else:
             norms.append(float(max(np.abs(Q).max(), np.abs(K).max())))
-        O, hc = head_forward(Q, K, V, causal=c.causal, approximation=approximation, block=block)
+        out, hc = head_forward(Q, K, V, causal=c.causal, approximation=approximation, block=block)
         heads.append(hc)
-        outs.append(O)
-    O = np.hstack(outs)
-    Z = T + O @ layer.W_O
+        outs.append(out)
+    out = np.hstack(outs)
+    Z = T + out @ layer.W_O
     U, inv_std = _layer_norm(Z) if c.layer_norm else (Z, None)
     H1 = U @ layer.W_1 + layer.b_1
     G1 = np.tanh(H1)
     T_next = Z + G1 @ layer.W_2 + layer.b_2
-    return T_next, _LayerCache(T, A, inv_std_A, heads, O, U, inv_std, H1, G1), norms
+    return T_next, _LayerCache(T, A, inv_std_A, heads, out, U, inv_std, H1, G1), norms
 
 
 def forward(
-    params: Params, X, *, mode: str = "exact", eps: float = 1e-6, block: int = 128
+    params: Params, X, *, method: str | None = None, eps: float = 1e-6, block: int = 128, mode: str | None = None
 ) -> tuple[np.ndarray, ForwardCache]:
     """Run the model: ``Y = T_m W_out``.
 
@@ -178,7 +187,8 @@ def forward(
     params : Params
     X : (n, d) array
         Input sequence (already embedded).
-    mode : {"exact", "fast"}
+    method : {"exact", "fast"}
+        Default ``"exact"``; ``mode`` is accepted as the older name.
     eps : float
         Fast mode: certified relative error of every attention entry.
     block : int
@@ -192,7 +202,7 @@ def forward(
     Raises
     ------
     ValueError
-        If ``X`` is not a finite ``(n, d)`` array, ``mode`` is unknown,
+        If ``X`` is not a finite ``(n, d)`` array, ``method`` is unknown,
         ``eps`` is outside ``(0, 1)``, or (fast mode) a per-head query or key
         entry exceeds ``config.bound`` (the message names layer and head).
 
@@ -202,7 +212,7 @@ def forward(
     >>> cfg = TransformerConfig(d=4, heads=2, d_head=2, d_ff=8, layers=2, d_out=1)
     >>> p = init_params(cfg, np.random.default_rng(0))
     >>> X = np.random.default_rng(1).uniform(-1, 1, (16, 4))
-    >>> Y, _ = forward(p, X); Yf, _ = forward(p, X, mode="fast", eps=1e-8)
+    >>> Y, _ = forward(p, X); Yf, _ = forward(p, X, method="fast", eps=1e-8)
     >>> bool(np.abs(Y - Yf).max() < 1e-7)
     True
 
@@ -212,9 +222,8 @@ def forward(
     """
     c = params.config
     X = as_matrix("X", X, cols=c.d)
-    if mode not in ("exact", "fast"):
-        raise ValueError(f"mode must be 'exact' or 'fast', got {mode!r}")
-    approximation = attention_approximation(c.bound, eps) if mode == "fast" else None
+    method = _method(method, mode)
+    approximation = attention_approximation(c.bound, eps) if method == "fast" else None
     T, layers, norms = X, [], []
     for i, layer in enumerate(params.layers):
         try:
@@ -238,8 +247,8 @@ def _layer_backward(layer: LayerParams, cache: _LayerCache, dT_next, config):
     dW_O = cache.O.T @ dZ
     dO = dZ @ layer.W_O.T
     dQall, dKall, dVall = (np.empty_like(dO) for _ in range(3))
-    for l, hc in enumerate(cache.heads):
-        cols = slice(l * dh, (l + 1) * dh)
+    for head, hc in enumerate(cache.heads):
+        cols = slice(head * dh, (head + 1) * dh)
         dQall[:, cols], dKall[:, cols], dVall[:, cols] = head_vjp(hc, dO[:, cols])
     A = cache.A
     dA = dQall @ layer.W_Q.T + dKall @ layer.W_K.T + dVall @ layer.W_V.T
@@ -346,13 +355,14 @@ _LOSSES = {"mse": mse_loss, "cross_entropy": cross_entropy_loss}
 
 
 def loss_and_grad(
-    params: Params, X, target, *, loss: str = "mse", mode: str = "exact", eps: float = 1e-6, block: int = 128
+    params: Params, X, target, *, loss: str = "mse", method: str | None = None, eps: float = 1e-6,
+    block: int = 128, mode: str | None = None,
 ) -> tuple[float, Params]:
     """Loss value and the gradient of every weight (forward then backward).
 
     Parameters
     ----------
-    params, X, mode, eps, block : as in :func:`forward`
+    params, X, method, eps, block, mode : as in :func:`forward`
     target : (n, d_out) array for ``"mse"``; integer labels ``(n,)`` for ``"cross_entropy"``
     loss : {"mse", "cross_entropy"}
 
@@ -377,7 +387,7 @@ def loss_and_grad(
     """
     if loss not in _LOSSES:
         raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {loss!r}")
-    Y, cache = forward(params, X, mode=mode, eps=eps, block=block)
+    Y, cache = forward(params, X, method=method, eps=eps, block=block, mode=mode)
     value, dY = _LOSSES[loss](Y, target)
     grads, _ = backward(params, cache, dY)
     return value, grads

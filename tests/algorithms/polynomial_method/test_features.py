@@ -6,7 +6,7 @@ from math import comb, factorial
 import numpy as np
 import pytest
 
-from algorithms.features import (
+from algorithms.polynomial_method import (
     feature_rank,
     key_features,
     monomial_exponents,

@@ -1,8 +1,8 @@
-"""The training loss of tensor attention and its gradient, exact and in ``n^{1+o(1)}`` (SPEC §3).
+"""The training loss of tensor attention and its gradient, exact and in ``n^{1+o(1)}`` (docs/tensor-attention.md).
 
 Loss (Liang, Shi, Song, Zhou, arXiv 2405.16411, Def. 3.8 in the ICLR'25
 version; the body of the paper could not be read, the form below is the one
-its reviews quote, see papers/tensor-and-gradient.md §4.2)::
+its reviews quote)::
 
     L(X) = 1/2 || D(X)^{-1} exp(A1 X (A2 ⊗ A3)^T / d) (A4 ⊗ A5) Y - E ||_F^2,
     D(X) = diag(exp(A1 X (A2 ⊗ A3)^T / d) 1_{n²}),
@@ -22,7 +22,7 @@ against central finite differences in the tests)::
     f = D^{-1} exp(...) ∈ R^{n × n²},  h = (A4 ⊗ A5) Y,  c = f h - E,  q = c h^T,
     F = f ∘ q - diag((f ∘ q) 1) f,      dL/dX = (1/d) A1^T F (A2 ⊗ A3).
 
-``F`` is the softmax VJP of :func:`algorithms.tensor_attention.tensor_attention_vjp`
+``F`` is the softmax VJP of :func:`~algorithms.tensor_attention.tensor_attention_vjp`
 at ``dO = c`` (``rowsum(f ∘ q)_i = <c_i, (f h)_i>``), and ``F (A2 ⊗ A3)`` is
 ``d · dQ'`` for the head-dimension-``d²`` tensor attention with
 ``Q' = A1 X``, ``K1' = A2 ⊗ 1_d^T``, ``K2' = 1_d^T ⊗ A3`` (then
@@ -50,16 +50,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_matrix
-from .attention import normalised_output_error
-from .tensor_attention import (
-    _column_range,
-    _fast_vjp,
-    _forward_exact,
-    _low_rank,
-    _vjp_exact,
-    column_kron,
-)
+from algorithms._checks import as_matrix
+from algorithms.error_bounds import tensor_attention_loss_grad_bounds, value_spread
+from algorithms.kron import _column_kron
+from algorithms.tensor_attention.forward import _exact, _low_rank
+from algorithms.tensor_attention.vjp import _fast_vjp, _vjp_exact
 
 __all__ = [
     "tensor_attention_loss",
@@ -84,7 +79,7 @@ def _check_loss(A1, A2, A3, A4, A5, E, X, Y):
         X1 = as_matrix("X1", X[0], rows=d)
         Xf = (X1, as_matrix("X2", X[1], rows=d, cols=X1.shape[1]),
               as_matrix("X3", X[2], rows=d, cols=X1.shape[1]))
-        X = Xf[0] @ column_kron(Xf[1], Xf[2]).T
+        X = Xf[0] @ _column_kron(Xf[1], Xf[2]).T
     else:
         Xf, X = None, as_matrix("X", X, rows=d, cols=d * d)
     if isinstance(Y, (tuple, list)):
@@ -92,7 +87,7 @@ def _check_loss(A1, A2, A3, A4, A5, E, X, Y):
             raise ValueError(f"Y must be a (d^2, d_v) array or a tuple (Y1, Y2), got {len(Y)} factors")
         Y1 = as_matrix("Y1", Y[0], rows=d)
         Yf = (Y1, as_matrix("Y2", Y[1], rows=d, cols=Y1.shape[1]))
-        Y = column_kron(*Yf)
+        Y = _column_kron(*Yf)
     else:
         Yf, Y = None, as_matrix("Y", Y, rows=d * d)
     E = as_matrix("E", E, rows=n, cols=Y.shape[1])
@@ -113,8 +108,8 @@ def _values(A4, A5, Y, Yf):
     return V1, V2, Y
 
 
-def _output(O, W):
-    return O if W is None else O @ W
+def _output(out, W):
+    return out if W is None else out @ W
 
 
 # ---------------------------------------------------------------------------- exact
@@ -163,8 +158,8 @@ def tensor_attention_loss(A1, A2, A3, A4, A5, E, X, Y) -> float:
     A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
     V1, V2, W = _values(A4, A5, Y, Yf)
     K1, K2 = _kron_factors(A2, A3)
-    O = _forward_exact(A1 @ X, K1, K2, V1, V2, 1.0 / A1.shape[1])[0]
-    return 0.5 * float(np.sum((_output(O, W) - E) ** 2))
+    out = _exact(A1 @ X, K1, K2, V1, V2, 1.0 / A1.shape[1])[0]
+    return 0.5 * float(np.sum((_output(out, W) - E) ** 2))
 
 
 def tensor_attention_loss_grad(A1, A2, A3, A4, A5, E, X, Y) -> np.ndarray:
@@ -212,9 +207,10 @@ def tensor_attention_loss_grad(A1, A2, A3, A4, A5, E, X, Y) -> np.ndarray:
     V1, V2, W = _values(A4, A5, Y, Yf)
     K1, K2 = _kron_factors(A2, A3)
     Q, scale = A1 @ X, 1.0 / A1.shape[1]
-    c = _output(_forward_exact(Q, K1, K2, V1, V2, scale)[0], W) - E
+    forward = _exact(Q, K1, K2, V1, V2, scale)
+    c = _output(forward[0], W) - E
     dO = c if W is None else c @ W.T
-    return A1.T @ _vjp_exact(Q, K1, K2, V1, V2, dO, scale, only_dQ=True)[0]
+    return A1.T @ _vjp_exact(Q, K1, K2, V1, V2, dO, scale, only_dQ=True, forward=forward)[0]
 
 
 # ---------------------------------------------------------------------------- fast
@@ -295,17 +291,12 @@ def tensor_attention_loss_grad_error_bound(
 ) -> np.ndarray:
     """Entrywise bound on ``|tensor_attention_loss_grad_fast - tensor_attention_loss_grad|`` (our derivation).
 
-    Two sources.  (a) ``c~ = f~ h - E`` misses ``c`` by at most
-    ``e_l = e' range(h_:l) / (1 + sqrt(1 - e'^2))`` per column, by (E1).  (b) With ``f~``
-    in place of ``f`` at the same ``c~``, the VJP bound of
-    :func:`~algorithms.tensor_attention.tensor_attention_vjp_error_bound`:
-    ``|F~ - F| <= 1.5 eta R_i f`` with ``R_i = sum_l |c~_il| range(h_:l)``.
-    ``F`` is linear in ``c`` and ``|<dc_i, h_jk - O_i>| <= sum_l e_l range(h_:l)
-    =: R_c``, so ``|F~(c~) - F(c)| <= (1.5 eta R_i + R_c) f`` and, since rows of
-    ``f`` sum to 1 and ``|(A2 ⊗ A3)_{:,(b,c)}| <= max|A2_b| max|A3_c|``,
+    The (E1) error of ``c~ = f~ h - E`` plus the VJP bound at ``c~``::
 
-        |dL/dX~ - dL/dX| <= (1/d) |A1|^T [(1.5 eta R + R_c) (max|A2| ⊗ max|A3|)].
+        |dL/dX~ - dL/dX| <= (1/d) |A1|^T [(1.5 eta R + R_c) (max|A2| ⊗ max|A3|)]
 
+    with ``R_i = sum_l |c~_il| range(h_:l)`` and ``R_c = sum_l e_l range(h_:l)``
+    (derived in :func:`algorithms.error_bounds.tensor_attention_loss_grad_bounds`).
     ``range(h_:l)`` is exact from column extremes for factored ``Y`` and
     ``2 sum_bc |Y_bc,l| max|A4_b| max|A5_c|`` for an array ``Y``.
 
@@ -334,16 +325,10 @@ def tensor_attention_loss_grad_error_bound(
     A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
     P = _fast_setup(A1, A2, A3, X, Xf, eps, bound)
     V1, V2, W = _values(A4, A5, Y, Yf)
-    e = P.entry_error
-    eta = 2 * e / (1 - e)
     if W is None:
-        spread = _column_range(V1, V2)
+        spread = value_spread(V1, V2)
     else:
         a45 = np.kron(np.max(np.abs(A4), axis=0), np.max(np.abs(A5), axis=0))
         spread = 2 * (np.abs(W).T @ a45)
-    e_c = normalised_output_error(e, spread)
     c = _output(P.apply(V1, V2), W) - E
-    R = np.abs(c) @ spread
-    R_c = float(e_c @ spread)
-    a23 = np.kron(np.max(np.abs(A2), axis=0), np.max(np.abs(A3), axis=0))
-    return P.scale * (np.abs(A1).T @ np.outer(1.5 * eta * R + R_c, a23))
+    return tensor_attention_loss_grad_bounds(P, A1, A2, A3, c, spread)

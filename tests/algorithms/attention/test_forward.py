@@ -11,12 +11,7 @@ from algorithms.attention import (
     attention_fast,
     low_rank_attention,
 )
-
-
-def _definition(Q, K, V):
-    """D^{-1} exp(Q K^T / d) V, written straight from Alman & Song's Def. 1.1."""
-    A = np.exp(Q @ K.T / Q.shape[1])
-    return (A / A.sum(axis=1, keepdims=True)) @ V
+from tests.conftest import reference_attention
 
 
 def _inputs(n, m, d, B, dv=None, seed=0):
@@ -27,7 +22,7 @@ def _inputs(n, m, d, B, dv=None, seed=0):
 @pytest.mark.parametrize("block_size", [1, 3, 64, None])
 def test_exact_attention_matches_the_definition(block_size):
     Q, K, V = _inputs(37, 29, 5, 1.5, dv=3)
-    np.testing.assert_allclose(attention(Q, K, V, block_size=block_size), _definition(Q, K, V), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(attention(Q, K, V, block_size=block_size), reference_attention(Q, K, V), rtol=1e-12, atol=1e-14)
 
 
 def test_exact_attention_is_stable_for_huge_logits():
@@ -140,3 +135,16 @@ def test_other_bad_parameters():
         attention(Q, K, V, block_size=0)
     with pytest.raises(ValueError, match="entry_error"):
         attention_error_bound(1.0, V)
+    with pytest.raises(ValueError, match="method must be 'exact' or 'fast'"):
+        attention(Q, K, V, method="approximate")
+
+
+def test_fast_method_returns_the_output_with_its_certificate():
+    Q, K, V = _inputs(120, 90, 4, 1.0, dv=3, seed=5)
+    res = attention(Q, K, V, method="fast", eps=1e-6, bound=1.0)
+    P = low_rank_attention(Q, K, eps=1e-6, bound=1.0)
+    np.testing.assert_array_equal(res.output, P.apply(V))
+    assert (res.degree, res.rank, res.k, res.bound, res.logits) == (P.degree, P.rank, 2, 1.0, (-1.0, 1.0))
+    assert res.entry_error == P.entry_error and res.error_bound.shape == (3,)
+    assert res.max_error_bound == pytest.approx(attention_error_bound(P.entry_error, V), rel=1e-15)
+    assert np.all(np.abs(res.output - attention(Q, K, V)).max(axis=0) <= res.error_bound)

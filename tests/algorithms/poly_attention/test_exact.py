@@ -88,7 +88,7 @@ def test_three_hyperedge_equals_tensor_attention():
 
 
 def test_three_hyperedge_equals_kronecker_formula():
-    # SPEC §3: D^{-1} exp(Q (K1 ⊘ K2)^T / d) (V1 ⊘ V2), written out with the column-wise Kronecker product
+    # tensor attention D^{-1} exp(Q (K1 ⊘ K2)^T / d) (V1 ⊘ V2), written out with the column-wise Kronecker product
     rng = np.random.default_rng(5)
     n, d = 7, 3
     Q, K1, K2 = (rng.normal(size=(n, d)) for _ in range(3))

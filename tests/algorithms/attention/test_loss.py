@@ -1,46 +1,19 @@
-"""Gradients of attention: closed forms against finite differences, fast within derived bounds."""
+"""The training loss of Alman & Song 2024: closed-form gradient against finite differences, fast within bounds."""
 
 import numpy as np
 import pytest
 
 from algorithms.attention import (
-    attention,
     attention_loss,
     attention_loss_grad,
     attention_loss_grad_error_bound,
     attention_loss_grad_fast,
-    attention_vjp,
-    attention_vjp_error_bound,
-    attention_vjp_fast,
 )
-
-
-def _central_difference(f, X, h=1e-5):
-    G = np.empty_like(X)
-    for idx in np.ndindex(X.shape):
-        Xp, Xm = X.copy(), X.copy()
-        Xp[idx] += h
-        Xm[idx] -= h
-        G[idx] = (f(Xp) - f(Xm)) / (2 * h)
-    return G
+from tests.conftest import central_difference
 
 
 def _relative_error(a, b):
     return np.max(np.abs(a - b)) / np.max(np.abs(b))
-
-
-def _vjp_inputs(n=6, m=5, d=3, dv=2, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.uniform(-1.5, 1.5, (n, d)), rng.uniform(-1.5, 1.5, (m, d)), rng.normal(size=(m, dv)), rng.normal(size=(n, dv)))
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_attention_vjp_matches_central_differences(seed):
-    Q, K, V, dO = _vjp_inputs(seed=seed)
-    dQ, dK, dV = attention_vjp(Q, K, V, dO, block_size=2)
-    assert _relative_error(dQ, _central_difference(lambda X: np.sum(attention(X, K, V) * dO), Q)) < 1e-6
-    assert _relative_error(dK, _central_difference(lambda X: np.sum(attention(Q, X, V) * dO), K)) < 1e-6
-    assert _relative_error(dV, _central_difference(lambda X: np.sum(attention(Q, K, X) * dO), V)) < 1e-6
 
 
 def _loss_inputs(n=7, d=3, seed=0, scale=1.0):
@@ -53,7 +26,7 @@ def _loss_inputs(n=7, d=3, seed=0, scale=1.0):
 def test_loss_gradient_matches_central_differences(seed):
     A1, A2, A3, E, X, Y = _loss_inputs(seed=seed)
     G = attention_loss_grad(A1, A2, A3, E, X, Y)
-    fd = _central_difference(lambda Z: attention_loss(A1, A2, A3, E, Z, Y), X)
+    fd = central_difference(lambda Z: attention_loss(A1, A2, A3, E, Z, Y), X)
     assert _relative_error(G, fd) < 1e-6
 
 
@@ -70,20 +43,6 @@ def test_loss_gradient_equals_the_papers_closed_form():
     p = fq - fq.sum(axis=1, keepdims=True) * f
     np.testing.assert_allclose(attention_loss_grad(A1, A2, A3, E, X, Y), A1.T @ p @ A2 / d, rtol=1e-12, atol=1e-14)
     assert attention_loss(A1, A2, A3, E, X, Y) == pytest.approx(0.5 * np.sum(c**2), rel=1e-13)
-
-
-@pytest.mark.parametrize("n,d,B,eps", [(200, 4, 1.0, 1e-6), (150, 3, 1.5, 1e-4), (120, 2, 2.0, 1e-8)])
-def test_fast_vjp_error_within_bound(n, d, B, eps):
-    rng = np.random.default_rng(n)
-    Q, K = rng.uniform(-B, B, (n, d)), rng.uniform(-B, B, (n + 9, d))
-    V, dO = rng.normal(size=(n + 9, 3)), rng.normal(size=(n, 3))
-    exact = attention_vjp(Q, K, V, dO)
-    fast = attention_vjp_fast(Q, K, V, dO, eps=eps, bound=B)
-    bounds = attention_vjp_error_bound(Q, K, V, dO, eps=eps, bound=B)
-    for e, f, b in zip(exact, fast, bounds):
-        assert f.shape == e.shape
-        assert np.all(np.abs(f - e) <= b)
-        assert np.max(b) < 1e3 * eps * max(1.0, np.max(np.abs(e)))  # the bound is not vacuous
 
 
 @pytest.mark.parametrize("n,d,eps", [(256, 4, 1e-6), (180, 3, 1e-3)])
@@ -115,6 +74,3 @@ def test_loss_gradient_checks_its_inputs():
         attention_loss_grad_fast(A1, A2, A3, E, X, np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="A1 X has an entry .* above the promised bound"):
         attention_loss_grad_fast(A1, A2, A3, E, 10 * X, Y, bound=1.0)
-    with pytest.raises(ValueError, match="dO must have 2 columns"):
-        Q, K, V, dO = _vjp_inputs()
-        attention_vjp(Q, K, V, dO[:, :1] @ np.ones((1, 3)))

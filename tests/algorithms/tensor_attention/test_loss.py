@@ -15,6 +15,7 @@ from algorithms.tensor_attention import (
     tensor_attention_loss_grad_error_bound,
     tensor_attention_loss_grad_fast,
 )
+from tests.conftest import central_difference
 
 
 def uniform(rng, shape, B=1.0):
@@ -58,12 +59,7 @@ def test_loss_gradient_matches_central_finite_differences(n, n1, n2, d, dv):
     A = problem(rng, n, n1, n2, d, dv, B=1.5)
     X, Y = uniform(rng, (d, d * d)), uniform(rng, (d * d, dv))
     G = tensor_attention_loss_grad(*A, X, Y)
-    fd, h = np.empty_like(X), 1e-6
-    for idx in np.ndindex(*X.shape):
-        Xp, Xm = X.copy(), X.copy()
-        Xp[idx] += h
-        Xm[idx] -= h
-        fd[idx] = (tensor_attention_loss(*A, Xp, Y) - tensor_attention_loss(*A, Xm, Y)) / (2 * h)
+    fd = central_difference(lambda Z: tensor_attention_loss(*A, Z, Y), X, 1e-6)
     assert G.shape == (d, d * d)
     assert np.max(np.abs(G - fd)) / np.max(np.abs(fd)) < 1e-6
 

@@ -1,12 +1,4 @@
-"""The multi-layer transformer gradient of Liang et al. (arXiv 2408.13233), exact and fast.
-
-Statements checked: the masked low-rank product by prefix sums equals the dense
-masked product; the exact backward pass equals central finite differences; the
-fast forward stays within the error bound the polynomial method certifies; the
-fast gradients approach the exact ones as ``eps`` shrinks, layer by layer,
-inside the paper's bound; fast mode never allocates an ``n x n`` matrix; every
-bad input raises a ``ValueError`` naming the parameter.
-"""
+"""The m-layer transformer of Liang et al. (arXiv 2408.13233): exact backward against finite differences, fast within bounds."""
 
 from __future__ import annotations
 
@@ -15,9 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from algorithms.attention import attention, attention_vjp
 from algorithms.transformer import (
-    ArrayFactors,
     LayerParams,
     TransformerConfig,
     attention_approximation,
@@ -27,167 +17,19 @@ from algorithms.transformer import (
     flatten,
     forward,
     gradient_errors,
-    head_forward,
-    head_vjp,
     init_params,
     layer_errors,
     loss_and_grad,
-    lowrank_product,
-    masked_lowrank_product,
     mse_loss,
     paper_depth_bound,
     reconfigure,
     sgd_step,
     unflatten,
 )
+from tests.conftest import central_difference
 
 RNG = np.random.default_rng(20240823)
 
-
-def _dense_masked(U1, U2, causal=True):
-    A = U1 @ U2.T
-    return np.tril(A) if causal else A
-
-
-def _softmax_attention(Q, K, V, causal):
-    S = Q @ K.T / Q.shape[1]
-    if causal:
-        S = np.where(np.tril(np.ones_like(S)) > 0, S, -np.inf)
-    P = np.exp(S - S.max(axis=1, keepdims=True))
-    return (P / P.sum(axis=1, keepdims=True)) @ V
-
-
-# ---------------------------------------------------------------- prefix sums
-
-
-@pytest.mark.parametrize("transpose", [False, True])
-def test_prefix_sum_product_equals_dense_masked_product(transpose):
-    for n, r, k in [(1, 3, 2), (17, 5, 3), (40, 2, 1)]:
-        U1, U2, H = RNG.standard_normal((n, r)), RNG.standard_normal((n, r)), RNG.standard_normal((n, k))
-        dense = _dense_masked(U1, U2)
-        want = (dense.T if transpose else dense) @ H
-        got = masked_lowrank_product(U1, U2, H, transpose=transpose)
-        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-
-
-@pytest.mark.parametrize("causal", [True, False])
-@pytest.mark.parametrize("transpose", [False, True])
-@pytest.mark.parametrize("block", [1, 3, 16, 100])
-def test_blocked_product_equals_dense_masked_product(causal, transpose, block):
-    n, r, k = 37, 6, 4
-    U1, U2, H = RNG.standard_normal((n, r)), RNG.standard_normal((n, r)), RNG.standard_normal((n, k))
-    dense = _dense_masked(U1, U2, causal)
-    want = (dense.T if transpose else dense) @ H
-    got = lowrank_product(ArrayFactors(U1, U2), H, causal=causal, transpose=transpose, block=block)
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-
-
-def test_polynomial_factors_give_the_masked_polynomial_matrix():
-    n, dh = 30, 3
-    Q, K = RNG.uniform(-1, 1, (n, dh)), RNG.uniform(-1, 1, (n, dh))
-    approx = attention_approximation(1.0, 1e-6)
-    H = RNG.standard_normal((n, 2))
-    S = Q @ K.T / dh
-    dense = np.tril(approx(S))  # P applied entrywise, then masked
-    from algorithms.transformer import PolynomialFactors
-
-    got = lowrank_product(PolynomialFactors(Q, K, approx, 1.0 / dh), H, block=8)
-    np.testing.assert_allclose(got, dense @ H, rtol=1e-12, atol=1e-12)
-
-
-# ---------------------------------------------------------------- one head
-
-
-@pytest.mark.parametrize("causal", [True, False])
-def test_exact_head_equals_dense_softmax(causal):
-    n, dh = 29, 3
-    Q, K, V = (RNG.standard_normal((n, dh)) * 2 for _ in range(3))
-    O, _ = head_forward(Q, K, V, causal=causal, block=7)
-    np.testing.assert_allclose(O, _softmax_attention(Q, K, V, causal), rtol=0, atol=1e-13)
-
-
-def test_exact_head_is_stable_for_huge_logits():
-    n, dh = 8, 2
-    Q, K, V = RNG.standard_normal((n, dh)) * 100, RNG.standard_normal((n, dh)) * 100, RNG.standard_normal((n, dh))
-    O, cache = head_forward(Q, K, V)
-    dQ, dK, dV = head_vjp(cache, np.ones((n, dh)))
-    assert np.all(np.isfinite(O)) and all(np.all(np.isfinite(g)) for g in (dQ, dK, dV))
-
-
-def test_noncausal_exact_head_agrees_with_the_attention_module():
-    n, dh = 20, 4
-    Q, K, V, dO = (RNG.standard_normal((n, dh)) for _ in range(4))
-    O, cache = head_forward(Q, K, V, causal=False, block=6)
-    np.testing.assert_allclose(O, attention(Q, K, V), rtol=0, atol=1e-13)
-    for mine, theirs in zip(head_vjp(cache, dO), attention_vjp(Q, K, V, dO)):
-        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-12)
-
-
-@pytest.mark.parametrize("causal", [True, False])
-def test_fast_head_forward_within_certified_bound(causal):
-    # Relative entry error e' on exp gives |T - Att| <= e' (max v - min v) / (1 - e') per
-    # column (algorithms.attention, (E1)); masking removes the same entries on both sides.
-    n, dh, B = 64, 4, 1.0
-    for eps in (1e-2, 1e-4, 1e-6):
-        approx = attention_approximation(B, eps)
-        Q, K = RNG.uniform(-B, B, (n, dh)), RNG.uniform(-B, B, (n, dh))
-        V = RNG.standard_normal((n, dh))
-        exact, _ = head_forward(Q, K, V, causal=causal)
-        fast, _ = head_forward(Q, K, V, causal=causal, approximation=approx, block=16)
-        e = approx.max_relative_error
-        bound = e * (V.max(axis=0) - V.min(axis=0)) / (1 - e)
-        assert np.all(np.abs(fast - exact).max(axis=0) <= bound)
-        assert np.abs(fast - exact).max() > 0  # the approximation is really used
-
-
-@pytest.mark.parametrize("causal", [True, False])
-def test_fast_head_vjp_within_derived_bound(causal):
-    # Entry error e' on exp gives |P~ - P| <= eta P with eta = 2e'/(1-e') (masking removes the
-    # same entries on both sides).  With w_i = max_j |<dO_i, V_j>|, as in
-    # algorithms.attention.attention_vjp_error_bound: |dS~ - dS| <= eta (2 + eta) w_i P_ij, so
-    # |dQ~ - dQ| <= eta(2+eta) w_i max_j |K_jm| / d,  |dK~ - dK| <= eta(2+eta) [P^T (w o |Q|)] / d,
-    # |dV~ - dV| <= eta [P^T |dO|].  P is formed densely here (small n) as the reference.
-    n, dh, B = 48, 4, 1.0
-    Q, K = RNG.uniform(-B, B, (n, dh)), RNG.uniform(-B, B, (n, dh))
-    V, dO = RNG.standard_normal((n, dh)), RNG.standard_normal((n, dh))
-    S = Q @ K.T / dh
-    if causal:
-        S = np.where(np.tril(np.ones((n, n))) > 0, S, -np.inf)
-    P = np.exp(S - S.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    _, exact_cache = head_forward(Q, K, V, causal=causal)
-    exact = head_vjp(exact_cache, dO)
-    for eps in (1e-3, 1e-6):
-        approx = attention_approximation(B, eps)
-        _, cache = head_forward(Q, K, V, causal=causal, approximation=approx, block=16)
-        dQ, dK, dV = head_vjp(cache, dO)
-        e = approx.max_relative_error
-        eta = 2 * e / (1 - e)
-        w = np.abs(dO @ V.T).max(axis=1)
-        bound_Q = eta * (2 + eta) * np.outer(w, np.abs(K).max(axis=0)) / dh
-        bound_K = eta * (2 + eta) * P.T @ (w[:, None] * np.abs(Q)) / dh
-        bound_V = eta * P.T @ np.abs(dO)
-        for got, want, bound in zip((dQ, dK, dV), exact, (bound_Q, bound_K, bound_V)):
-            assert np.all(np.abs(got - want) <= bound + 1e-14)
-
-
-def test_head_vjp_equals_central_differences():
-    n, dh, h = 9, 3, 1e-6
-    Q, K, V, dO = (RNG.standard_normal((n, dh)) for _ in range(4))
-    _, cache = head_forward(Q, K, V, block=4)
-    analytic = head_vjp(cache, dO)
-    inputs = [Q, K, V]
-    for which in range(3):
-        numeric = np.zeros((n, dh))
-        for idx in np.ndindex(n, dh):
-            plus, minus = [x.copy() for x in inputs], [x.copy() for x in inputs]
-            plus[which][idx] += h
-            minus[which][idx] -= h
-            numeric[idx] = np.sum((_softmax_attention(*plus, True) - _softmax_attention(*minus, True)) * dO) / (2 * h)
-        assert np.linalg.norm(numeric - analytic[which]) <= 1e-6 * np.linalg.norm(numeric)
-
-
-# ---------------------------------------------------------------- whole model
 
 
 def _small_model(layers=2, layer_norm=False, d_out=3, bound=1.0, causal=True, seed=0):
@@ -220,9 +62,7 @@ def test_exact_backward_equals_central_differences(layer_norm, loss):
         return lossfn(forward(unflatten(vector, params), X)[0], target)[0]
 
     theta, h = flatten(params), 1e-5
-    numeric = np.array(
-        [(L(theta + h * e) - L(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
-    )
+    numeric = central_difference(L, theta, h)
     analytic = flatten(grads)
     assert np.linalg.norm(numeric - analytic) <= 1e-6 * np.linalg.norm(numeric)
     # per weight array too, so that a small array cannot hide in the total
@@ -231,11 +71,7 @@ def test_exact_backward_equals_central_differences(layer_norm, loss):
             a = getattr(grads.layers[i], name)
             num = getattr(unflatten(numeric, params).layers[i], name)
             assert np.linalg.norm(num - a) <= 1e-6 * np.linalg.norm(num) + 1e-12, (name, i)
-    numeric_X = np.zeros_like(X)
-    for idx in np.ndindex(*X.shape):
-        E = np.zeros_like(X)
-        E[idx] = h
-        numeric_X[idx] = (L(theta, X + E) - L(theta, X - E)) / (2 * h)
+    numeric_X = central_difference(lambda Z: L(theta, Z), X, h)
     assert np.linalg.norm(numeric_X - dX) <= 1e-6 * np.linalg.norm(numeric_X)
 
 
@@ -244,8 +80,7 @@ def test_exact_backward_noncausal_equals_central_differences():
     X, target = RNG.uniform(-1, 1, (6, 4)), RNG.standard_normal((6, 3))
     _, grads = loss_and_grad(params, X, target)
     theta, h = flatten(params), 1e-5
-    L = lambda v: mse_loss(forward(unflatten(v, params), X)[0], target)[0]
-    numeric = np.array([(L(theta + h * e) - L(theta - h * e)) / (2 * h) for e in np.eye(theta.size)])
+    numeric = central_difference(lambda v: mse_loss(forward(unflatten(v, params), X)[0], target)[0], theta, h)
     assert np.linalg.norm(numeric - flatten(grads)) <= 1e-6 * np.linalg.norm(numeric)
 
 
@@ -326,7 +161,11 @@ def test_paper_depth_bound_instantiation():
     assert paper_depth_bound(1e-3, n=4, d=2, d_head=1, heads=2, layers=3) == pytest.approx(1e-3 * 8 * (9 * 2 * 16 * 2) ** 2)
 
 
-# ---------------------------------------------------------------- bad input
+def test_method_is_the_same_switch_as_mode():
+    params = _small_model()
+    X = RNG.uniform(-1, 1, (9, 4))
+    for method in ("exact", "fast"):
+        np.testing.assert_array_equal(forward(params, X, method=method)[0], forward(params, X, mode=method)[0])
 
 
 def test_bad_inputs_raise_value_errors_naming_the_parameter():
@@ -341,6 +180,8 @@ def test_bad_inputs_raise_value_errors_naming_the_parameter():
         (lambda: forward(params, X[:, :3]), "X must have 4 columns"),
         (lambda: forward(params, np.full((5, 4), np.nan)), "X must be finite"),
         (lambda: forward(params, X, mode="fastest"), "mode"),
+        (lambda: forward(params, X, method="fastest"), "method"),
+        (lambda: forward(params, X, method="fast", mode="exact"), "disagree"),
         (lambda: forward(params, X, mode="fast", eps=1.5), "eps"),
         (lambda: backward(params, forward(params, X)[1], np.ones((4, 3))), "dY must have 5 rows"),
         (lambda: loss_and_grad(params, X, X, loss="hinge"), "loss"),
@@ -351,15 +192,6 @@ def test_bad_inputs_raise_value_errors_naming_the_parameter():
         (lambda: unflatten(np.zeros(3), params), "vector"),
         (lambda: attention_approximation(0.0, 1e-3), "bound"),
         (lambda: attention_approximation(1.0, 0.0), "eps"),
-        (lambda: head_forward(X, X[:, :2], X), "K must have 4 columns"),
-        (lambda: head_forward(X, X, X[:3]), "row counts"),
-        (lambda: head_forward(X, X, X, block=0), "block"),
-        (lambda: head_vjp(head_forward(X, X, X)[1], np.ones((5, 2))), "dO must have 4 columns"),
-        (lambda: ArrayFactors(np.ones((3, 2)), np.ones((3, 3))), "U2 must have 2 columns"),
-        (lambda: ArrayFactors(np.ones((3, 2)), np.ones((4, 2))), "row counts"),
-        (lambda: lowrank_product(ArrayFactors(np.ones((3, 2)), np.ones((3, 2))), np.ones((4, 1))), "H must have 3 rows"),
-        (lambda: lowrank_product(ArrayFactors(np.ones((3, 2)), np.ones((3, 2))), np.ones((3, 1)), block=0), "block"),
-        (lambda: masked_lowrank_product(np.ones((3, 2)), np.ones((3, 2)), np.ones((2, 1))), "row counts"),
         (lambda: layer_errors(params, _small_model(layers=1)), "same number of layers"),
         (lambda: paper_depth_bound(1e-3, n=0, d=1, d_head=1, heads=1, layers=1), "n must"),
         (lambda: paper_depth_bound(2.0, n=1, d=1, d_head=1, heads=1, layers=1), "eps"),

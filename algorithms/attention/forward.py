@@ -1,0 +1,254 @@
+"""Matrix attention, exact and fast by the polynomial method: the forward pass.
+
+Exact (AttC, Alman & Song 2023, Def. 1.1)::
+
+    A = exp(Q K^T / d),   D = diag(A 1_n),   Att(Q, K, V) = D^{-1} A V,
+
+streamed over blocks of query rows by the online softmax of
+:mod:`algorithms.softmax` (row maximum subtracted before ``exp``), so memory is
+``O(block * n)`` and nothing overflows.
+
+Fast (AAttC, Alman & Song 2023, Thm 1.3, the polynomial method): with every
+``|Q_il|, |K_jl| <= B`` each logit ``<q_i, k_j>/d`` lies in ``[-B^2, B^2]``
+(mechanism degree ``k = 2``);
+:func:`~algorithms.polynomial_method.approximate_exp` gives ``P`` with
+relative error ``eps'`` there, and the low-rank operator of
+:mod:`algorithms.polynomial_method.low_rank` factors ``P(Q K^T / d) = U1 U2^T``
+with rank ``r = C(d+g, g)``.  Then
+
+    T = D~^{-1} U1 (U2^T V),    D~ = diag(U1 (U2^T 1_n)),
+
+in ``O(n r d)`` time.  If every entry of ``A~`` has relative error ``<= eps'``
+then for each column ``v`` of ``V`` (our derivation, the ``O(eps B)`` of the
+paper with its constant; :func:`algorithms.error_bounds.output_error`)
+
+    |T_i - Att_i| <= eps' (max v - min v) / (1 + sqrt(1 - eps'^2)),      (E1)
+
+about ``eps' (max v - min v) / 2``: the normalisation cancels the rest.
+See docs/matrix-attention.md and docs/polynomial-method.md.
+
+References
+----------
+.. [1] J. Alman, Z. Song. Fast attention requires bounded entries. NeurIPS 2023,
+   arXiv:2302.13214, Def. 1.1, Thm 1.3, Thm 1.4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from algorithms._checks import as_matrix, check_bound, check_eps
+from algorithms.error_bounds import output_error, value_spread
+from algorithms.polynomial_method import (
+    FastResult,
+    LowRankOperator,
+    approximate_exp,
+    fast_result,
+)
+from algorithms.softmax import online_softmax
+
+__all__ = [
+    "attention",
+    "attention_fast",
+    "low_rank_attention",
+    "attention_error_bound",
+]
+
+_BLOCK_ENTRIES = 2**22  # a query block of the exact algorithm holds at most this many logits
+_METHODS = ("exact", "fast")
+
+
+# ---------------------------------------------------------------------------- checks
+def _check_qkv(Q, K, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    Q = as_matrix("Q", Q)
+    K = as_matrix("K", K, cols=Q.shape[1])
+    V = as_matrix("V", V, rows=K.shape[0])
+    return Q, K, V
+
+
+def _block_rows(n_keys: int, n_queries: int, block_size: int | None) -> int:
+    if block_size is not None:
+        if int(block_size) < 1:
+            raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+        return int(block_size)
+    return max(1, min(n_queries, _BLOCK_ENTRIES // n_keys))
+
+
+def _check_method(method: str) -> None:
+    if method not in _METHODS:
+        raise ValueError(f"method must be 'exact' or 'fast', got {method!r}")
+
+
+# ---------------------------------------------------------------------------- exact
+def _softmax_pass(Q: np.ndarray, K: np.ndarray, block: int) -> dict:
+    """Logits and blocks of the exact softmax of ``Q K^T / d`` (every query block sees all keys)."""
+    keys = (slice(0, K.shape[0]),)
+
+    def logits(qs: slice, ks: slice) -> np.ndarray:
+        S = Q[qs] @ K[ks].T
+        S /= Q.shape[1]
+        return S
+
+    return dict(logits=logits, n=Q.shape[0], query_block=block, key_blocks=lambda qs: keys)
+
+
+def _exact(Q: np.ndarray, K: np.ndarray, V: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(Att, lse)`` with ``lse_i = log sum_j exp(<q_i, k_j>/d)``, streamed over query blocks."""
+    return online_softmax(contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, block))
+
+
+def attention(
+    Q, K, V, *, method: str = "exact", eps: float = 1e-6, bound: float | None = None, block_size: int | None = None
+) -> np.ndarray | FastResult:
+    """Matrix attention ``D^{-1} exp(Q K^T / d) V``, exact (AttC) or fast (AAttC).
+
+    Parameters
+    ----------
+    Q : (n, d) array
+    K : (m, d) array
+    V : (m, d_v) array
+    method : {"exact", "fast"}
+        ``"exact"``: streamed over query blocks.  ``"fast"``: the polynomial
+        method, with its certificate.
+    eps : relative error of the polynomial on ``[-B^2, B^2]`` (fast only), in (0, 1).
+    bound : the promised max-norm ``B`` of ``Q`` and ``K`` (fast only; default: measured).
+    block_size : query rows per block of the exact algorithm (default: about
+        4M logits per block).
+
+    Returns
+    -------
+    ``method="exact"``: (n, d_v) array.  ``method="fast"``: a
+    :class:`~algorithms.polynomial_method.FastResult` whose ``output``
+    satisfies ``|output - Att| <= error_bound`` per column (E1).
+
+    Raises
+    ------
+    ValueError
+        If an input is not a finite 2-d array or the shapes disagree, or
+        ``method`` is unknown; fast: as :func:`low_rank_attention`.
+
+    Examples
+    --------
+    >>> Q = np.zeros((2, 3)); K = np.ones((4, 3)); V = np.arange(8.0).reshape(4, 2)
+    >>> attention(Q, K, V)  # equal logits: the mean of V's rows
+    array([[3., 4.],
+           [3., 4.]])
+    >>> res = attention(Q, K, V, method="fast", bound=1.0)
+    >>> bool(np.all(np.abs(res.output - attention(Q, K, V)) <= res.error_bound)), res.degree
+    (True, 7)
+
+    Notes
+    -----
+    Exact: ``O(n m d)`` time, ``O(block * m)`` memory; the row maximum is
+    subtracted before ``exp``, so large logits cannot overflow.  Fast:
+    ``O((n + m) r d)`` time with ``r = C(d+g, g)``.
+
+    References
+    ----------
+    .. [1] Alman & Song, arXiv:2302.13214, Def. 1.1 and Thm 1.3.
+    """
+    _check_method(method)
+    Q, K, V = _check_qkv(Q, K, V)
+    if method == "fast":
+        op = low_rank_attention(Q, K, eps, bound)
+        return fast_result(op, op.apply(V), value_spread(V))
+    return _exact(Q, K, V, _block_rows(K.shape[0], Q.shape[0], block_size))[0]
+
+
+# ---------------------------------------------------------------------------- fast
+def low_rank_attention(Q, K, eps: float = 1e-6, bound: float | None = None) -> LowRankOperator:
+    """Set up the polynomial-method approximation of ``D^{-1} exp(Q K^T / d)``.
+
+    Parameters
+    ----------
+    Q : (n, d) array
+    K : (m, d) array
+    eps : target relative error of ``P`` against ``exp`` on ``[-B^2, B^2]``.
+    bound : the promised ``B >= max(|Q|, |K|)``; ``None`` measures it.
+
+    Returns
+    -------
+    LowRankOperator
+        ``k = 2``: ``degree``, ``rank``, ``entry_error``, ``apply(V)``,
+        ``matmul``/``rmatmul`` with ``P~ = D~^{-1} U1 U2^T`` and its transpose.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or non-finite entries; ``eps`` not in (0, 1); an entry of
+        ``Q`` or ``K`` above ``bound``; or ``B^2`` so large that no float64
+        polynomial reaches ``eps`` (the bounded-entry regime is left: above
+        ``B = Theta(sqrt(log n))`` SETH rules out fast algorithms, Thm 1.4).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> Q, K = rng.uniform(-1, 1, (50, 4)), rng.uniform(-1, 1, (60, 4))
+    >>> P = low_rank_attention(Q, K, eps=1e-6, bound=1.0)
+    >>> P.degree, P.rank
+    (7, 330)
+    """
+    Q = as_matrix("Q", Q)
+    K = as_matrix("K", K, cols=Q.shape[1])
+    eps = check_eps(eps)
+    B = check_bound(bound, Q=Q, K=K)
+    return LowRankOperator(Q, (K,), approximate_exp(B, 2, eps), 1.0 / Q.shape[1], B)
+
+
+def attention_fast(Q, K, V, eps: float = 1e-6, bound: float | None = None) -> np.ndarray:
+    """The output of ``attention(Q, K, V, method="fast")`` only (AAttC, Alman & Song 2023, Thm 1.3).
+
+    For callers that need the array alone (pipelines, timings); use
+    ``attention(..., method="fast")`` for the degree, rank and error bound.
+
+    Parameters
+    ----------
+    Q, K, V : as in :func:`attention`.
+    eps : relative error of the polynomial on ``[-B^2, B^2]``, in (0, 1).
+    bound : the promised max-norm ``B`` of ``Q`` and ``K`` (default: measured).
+
+    Returns
+    -------
+    (n, d_v) array ``T`` with ``|T - Att|`` within :func:`attention_error_bound`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`low_rank_attention`, and if ``V`` is malformed.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> Q, K, V = (rng.uniform(-1, 1, (200, 4)) for _ in range(3))
+    >>> bool(np.max(np.abs(attention_fast(Q, K, V) - attention(Q, K, V))) < 2e-6)
+    True
+
+    Notes
+    -----
+    ``O(n r d)`` time with ``r = C(d+g, g)``; features are built in blocks
+    (:func:`~algorithms.polynomial_method.block_rows`), so memory is
+    ``O((n + r) d + block r)``.
+    """
+    Q, K, V = _check_qkv(Q, K, V)
+    return low_rank_attention(Q, K, eps, bound).apply(V)
+
+
+def attention_error_bound(entry_error: float, V) -> float:
+    """The bound (E1): ``eps' * max_c (max V_c - min V_c) / (1 + sqrt(1 - eps'^2))``.
+
+    ``entry_error`` is the relative error of every entry of the unnormalised
+    matrix (:attr:`LowRankOperator.entry_error`); see
+    :func:`algorithms.error_bounds.output_error`.
+
+    Raises
+    ------
+    ValueError
+        ``entry_error`` outside [0, 1); malformed ``V``.
+
+    Examples
+    --------
+    >>> attention_error_bound(0.0, np.ones((3, 2)))
+    0.0
+    """
+    V = as_matrix("V", V)
+    return float(output_error(entry_error, float(np.max(value_spread(V)))))

@@ -1,0 +1,198 @@
+"""Vector-Jacobian product of matrix attention, exact and fast (see docs/gradient.md).
+
+For ``O = Att(Q, K, V)``, ``P = D^{-1} A`` and an upstream ``dO``, with
+``q = dO V^T`` and ``delta_i = <dO_i, O_i>``::
+
+    dS = P o (q - delta 1^T),   dQ = dS K / d,   dK = dS^T Q / d,   dV = P^T dO.
+
+Exact: a forward pass (:func:`algorithms.softmax.online_softmax`) for ``O``
+and the log-normalisers, then one replay of the same blocks
+(:func:`algorithms.softmax.softmax_blocks`).
+
+Fast: never forms ``P``.  With ``P~ = D~^{-1} U1 U2^T`` and the row-wise
+Kronecker product ``(V (x) K)_j = V_j (x) K_j`` (:mod:`algorithms.kron`),
+
+    (P o (dO V^T)) K = rowsum_l dO_il [P~ (V (x) K)]_{i,(l,m)},
+
+so ``dQ`` costs one application of ``P~`` to ``d_v + d_v d + d`` columns, i.e.
+``O(n r d^2)`` (Alman & Song 2024, App. D: ``f o q`` has rank ``r d``);
+``dK`` and ``dV`` use ``P~^T`` the same way.  The entrywise bounds are
+:func:`algorithms.error_bounds.attention_vjp_bounds`.
+
+References
+----------
+.. [1] J. Alman, Z. Song. The fine-grained complexity of gradient computation
+   for training large language models. NeurIPS 2024, arXiv:2402.04497,
+   Lemma C.7, App. D.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from algorithms._checks import as_matrix
+from algorithms.attention.forward import (
+    _block_rows,
+    _check_qkv,
+    _exact,
+    _softmax_pass,
+    low_rank_attention,
+)
+from algorithms.error_bounds import attention_vjp_bounds
+from algorithms.kron import _row_kron
+from algorithms.polynomial_method import LowRankOperator
+from algorithms.softmax import softmax_blocks
+
+__all__ = ["attention_vjp", "attention_vjp_fast", "attention_vjp_error_bound"]
+
+
+def _check_vjp(Q, K, V, dO):
+    Q, K, V = _check_qkv(Q, K, V)
+    dO = as_matrix("dO", dO, rows=Q.shape[0], cols=V.shape[1])
+    return Q, K, V, dO
+
+
+# ---------------------------------------------------------------------------- exact
+def _vjp_exact(Q, K, V, dO, out, lse, block: int):
+    """``(dQ, dK, dV)`` from the forward pass's output ``O`` and ``lse``: one replay of the softmax blocks."""
+    d = Q.shape[1]
+    delta = np.einsum("ij,ij->i", dO, out)
+    dQ, dK, dV = np.empty_like(Q), np.zeros_like(K), np.zeros_like(V)
+    for rows, _, P in softmax_blocks(lse=lse, **_softmax_pass(Q, K, block)):
+        dV += P.T @ dO[rows]
+        dS = P * (dO[rows] @ V.T - delta[rows, None])
+        dQ[rows] = dS @ K / d
+        dK += dS.T @ Q[rows] / d
+    return dQ, dK, dV
+
+
+def attention_vjp(Q, K, V, dO, *, block_size: int | None = None):
+    """Exact gradients of ``<Att(Q, K, V), dO>`` with respect to ``Q``, ``K``, ``V``.
+
+    ``dS = P o (dO V^T - delta 1^T)`` with ``delta_i = <dO_i, O_i>``;
+    ``dQ = dS K / d``, ``dK = dS^T Q / d``, ``dV = P^T dO`` (module docstring).
+
+    Parameters
+    ----------
+    Q, K, V : as in :func:`~algorithms.attention.attention`.
+    dO : (n, d_v) upstream gradient.
+    block_size : query rows per block (default: about 4M logits per block).
+
+    Returns
+    -------
+    (dQ, dK, dV) with the shapes of ``Q``, ``K``, ``V``.
+
+    Raises
+    ------
+    ValueError
+        Malformed or mismatched inputs.
+
+    Examples
+    --------
+    >>> from algorithms.attention import attention
+    >>> rng = np.random.default_rng(0)
+    >>> Q, K, V, dO = (rng.uniform(-1, 1, (5, 2)) for _ in range(4))
+    >>> dQ = attention_vjp(Q, K, V, dO)[0]
+    >>> h = 1e-6; Qp = Q.copy(); Qp[1, 0] += h; Qm = Q.copy(); Qm[1, 0] -= h
+    >>> fd = np.sum((attention(Qp, K, V) - attention(Qm, K, V)) * dO) / (2 * h)
+    >>> bool(abs(fd - dQ[1, 0]) < 1e-8)
+    True
+
+    Notes
+    -----
+    A forward and a replay pass over query blocks: ``O(n m (d + d_v))`` time
+    and ``O(block * m)`` memory.
+    """
+    Q, K, V, dO = _check_vjp(Q, K, V, dO)
+    b = _block_rows(K.shape[0], Q.shape[0], block_size)
+    out, lse = _exact(Q, K, V, b)
+    return _vjp_exact(Q, K, V, dO, out, lse, b)
+
+
+# ---------------------------------------------------------------------------- fast
+def _left_products(P: LowRankOperator, V: np.ndarray, K: np.ndarray):
+    """One application of ``P~`` to ``[V, V (x) K, K]``: ``O``, ``P~ (V (x) K)``, ``P~ K``."""
+    n, dv, d = P.n, V.shape[1], K.shape[1]
+    left = P.matmul(np.hstack([V, _row_kron(V, K), K]))
+    return left[:, :dv], left[:, dv : dv + dv * d].reshape(n, dv, d), left[:, dv + dv * d :]
+
+
+def _dq(dO: np.ndarray, out: np.ndarray, VK: np.ndarray, PK: np.ndarray) -> np.ndarray:
+    """``dQ = [(P o (dO V^T)) K - delta o (P K)] / d`` from the left products (``out`` is ``O``)."""
+    delta = np.einsum("ij,ij->i", dO, out)
+    return (np.einsum("il,ilm->im", dO, VK) - delta[:, None] * PK) / PK.shape[1]
+
+
+def _dk_dv(P: LowRankOperator, Q, V, dO, out):
+    """``dK = [V-contracted P~^T (dO (x) Q) - P~^T (delta o Q)] / d`` and ``dV = P~^T dO``."""
+    dv, d = V.shape[1], Q.shape[1]
+    delta = np.einsum("ij,ij->i", dO, out)
+    right = P.rmatmul(np.hstack([dO, _row_kron(dO, Q), delta[:, None] * Q]))
+    dOQ = right[:, dv : dv + dv * d].reshape(-1, dv, d)
+    return (np.einsum("jl,jlm->jm", V, dOQ) - right[:, dv + dv * d :]) / d, right[:, :dv]
+
+
+def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):
+    """Low-rank gradients of ``<Att(Q, K, V), dO>`` (Alman & Song 2024, App. D, applied to a VJP).
+
+    Uses ``P~ = D~^{-1} U1 U2^T`` in place of ``P`` in the formulas of
+    :func:`attention_vjp`, without forming any ``n x m`` matrix.
+
+    Parameters
+    ----------
+    Q, K, V, dO : as in :func:`attention_vjp`.
+    eps, bound : as in :func:`~algorithms.attention.attention_fast`.
+
+    Returns
+    -------
+    (dQ, dK, dV), within :func:`attention_vjp_error_bound` of the exact ones.
+
+    Raises
+    ------
+    ValueError
+        As :func:`attention_vjp` and :func:`~algorithms.attention.low_rank_attention`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> args = [rng.uniform(-1, 1, (12, 3)) for _ in range(4)]
+    >>> fast, exact = attention_vjp_fast(*args), attention_vjp(*args)
+    >>> bool(max(np.max(np.abs(a - b)) for a, b in zip(fast, exact)) < 1e-5)
+    True
+
+    Notes
+    -----
+    ``O((n + m) r d d_v)`` time: ``P~`` is applied to ``d_v (d + 1) + d``
+    columns and ``P~^T`` to as many.
+    """
+    Q, K, V, dO = _check_vjp(Q, K, V, dO)
+    P = low_rank_attention(Q, K, eps, bound)
+    out, VK, PK = _left_products(P, V, K)
+    dK, dV = _dk_dv(P, Q, V, dO, out)
+    return _dq(dO, out, VK, PK), dK, dV
+
+
+def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):
+    """Entrywise bounds on ``|fast - exact|`` for ``(dQ, dK, dV)`` (our derivation).
+
+    If every entry of the unnormalised matrix has relative error ``<= e'``,
+    every entry of the normalised ``P~`` has relative error
+    ``eta <= 2 e' / (1 - e')``; with ``w_i = max_j |<dO_i, V_j>|``::
+
+        |dQ~_im - dQ_im| <= eta (3 + eta) w_i max_j |K_jm| / d,
+        |dK~_jm - dK_jm| <= eta (3 + eta) (1 + eta) [P~^T (w o |Q_:m|)]_j / d,
+        |dV~_jl - dV_jl| <= eta (1 + eta) [P~^T |dO_:l|]_j
+
+    (derived in :func:`algorithms.error_bounds.attention_vjp_bounds`).
+
+    Returns
+    -------
+    (bQ, bK, bV), arrays with the shapes of ``Q``, ``K``, ``V``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`attention_vjp_fast`.
+    """
+    Q, K, V, dO = _check_vjp(Q, K, V, dO)
+    return attention_vjp_bounds(low_rank_attention(Q, K, eps, bound), Q, K, V, dO)

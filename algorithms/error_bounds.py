@@ -1,0 +1,356 @@
+"""The error algebra of the polynomial method: every certified bound, defined once.
+
+A fast algorithm replaces the attention matrix ``A = exp(logits)`` by
+``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T`` (:mod:`algorithms.polynomial_method.low_rank`).
+Its certificate is a chain of four steps, each a function here:
+
+1. **Entry error** ``e'`` (:func:`entry_error`): every entry of ``A~`` has
+   relative error at most the polynomial's certified error plus the float64
+   rounding of the sums that form it.  A product of such factors
+   (poly-attention) has error :func:`product_entry_error`.
+2. **Normalised entries**: rows of ``f~ = D~^{-1} A~`` then have relative
+   error at most :func:`eta` ``= 2 e' / (1 - e')`` against ``f = D^{-1} A``.
+3. **Output** (E1): a renormalised average of values lying in an interval of
+   length ``spread`` moves by at most :func:`output_error`
+   ``= e' spread / (1 + sqrt(1 - e'^2))``; the spread of products of value
+   columns comes from interval products (:func:`value_spread`).
+4. **Gradients**: the vector-Jacobian products of matrix and tensor attention
+   and of their training losses, bounded entrywise with ``eta`` and evaluated
+   with the fast operator (:func:`attention_vjp_bounds`,
+   :func:`attention_loss_grad_bounds`, :func:`tensor_attention_vjp_bounds`,
+   :func:`tensor_attention_loss_grad_bounds`).
+
+The derivations are our own (the papers state ``O(eps B)`` without
+constants); the tests check every bound against exact computations, and
+docs/polynomial-method.md states them with their proofs.
+
+References
+----------
+.. [1] J. Alman, Z. Song. Fast attention requires bounded entries. NeurIPS 2023,
+   arXiv:2302.13214, Sec. 3 (the ``O(eps B)`` this makes explicit).
+.. [2] J. Alman, Z. Song. The fine-grained complexity of gradient computation for
+   training large language models. NeurIPS 2024, arXiv:2402.04497, App. D.
+.. [3] Y. Liang, Z. Shi, Z. Song, Y. Zhou. Tensor attention training: provably
+   efficient learning of higher-order transformers. arXiv:2405.16411, Thm 5.2.
+.. [4] N. J. Higham. Accuracy and Stability of Numerical Algorithms, 2nd ed.,
+   SIAM 2002, Sec. 3.1 (``gamma_n``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from algorithms.polynomial_method.exp_approximation import ExpApproximation
+    from algorithms.polynomial_method.low_rank import LowRankOperator
+
+__all__ = [
+    "UNIT_ROUNDOFF",
+    "gamma",
+    "entry_error",
+    "product_entry_error",
+    "eta",
+    "value_product_range",
+    "value_spread",
+    "output_error",
+    "attention_vjp_bounds",
+    "attention_loss_grad_bounds",
+    "tensor_attention_vjp_bounds",
+    "tensor_attention_loss_grad_bounds",
+]
+
+UNIT_ROUNDOFF = 2.0**-53
+
+
+# ---------------------------------------------------------------------------- entries
+def gamma(operations: int) -> float:
+    """``gamma_n = n u / (1 - n u)``, ``u = 2^-53``: relative error of ``n`` rounded float64 steps.
+
+    Examples
+    --------
+    >>> gamma(2) == 2 * 2.0**-53 / (1 - 2 * 2.0**-53)
+    True
+    """
+    return operations * UNIT_ROUNDOFF / (1 - operations * UNIT_ROUNDOFF)
+
+
+def entry_error(approximation: ExpApproximation, operations: int) -> float:
+    """Relative error of every entry of ``A~``, i.e. of ``P(x)`` for ``|x| <= M``, computed in float64.
+
+    ``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T`` evaluates ``P(x) = sum_j a_j x^j`` at every
+    logit ``x`` as a float64 sum of ``operations`` rounded products and
+    additions (forming the ``k`` monomials, the sum over the ``r`` features,
+    the streamed sums over the keys).  Each step errs by at most ``gamma_n``
+    relative to ``sum_j |a_j| M^j`` (Higham, eq. 3.4), and ``e^x >= e^{-M}``,
+    so with ``M = max(|lo|, |hi|)``::
+
+        e' = sampled_error + gamma_n sum_j |a_j| M^j e^M.
+
+    Parameters
+    ----------
+    approximation : ExpApproximation
+        The certified polynomial (its ``sampled_error`` and coefficients).
+    operations : int
+        ``n``: ``k (g + 1) + r + (keys summed over)`` for a ``k``-way operator.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from algorithms.polynomial_method import approximate_exp
+    >>> P = approximate_exp(1.0, 2, 1e-6)
+    >>> bool(P.sampled_error < entry_error(P, 400) < 1e-6)
+    True
+    """
+    M = max(abs(approximation.lo), abs(approximation.hi))
+    magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
+    return approximation.sampled_error + gamma(operations) * magnitude
+
+
+def product_entry_error(errors: Sequence[float]) -> float:
+    """Relative error of a product of factors with relative errors ``e_M``: ``max(prod(1+e) - 1, 1 - prod(1-e))``.
+
+    Poly-attention approximates ``e^{h/d} = prod_M e^{x_M}`` factor by factor.
+
+    Examples
+    --------
+    >>> round(product_entry_error([1e-3, 1e-3]), 9)
+    0.002001
+    """
+    e = np.asarray(errors, dtype=float)
+    return float(max(np.prod(1 + e) - 1, 1 - np.prod(1 - e)))
+
+
+def eta(entry_error: float) -> float:
+    """``eta = 2 e' / (1 - e')``: relative error of every entry of the normalised ``f~ = D~^{-1} A~``.
+
+    Each entry and each row sum of ``A~`` is within a factor ``1 +- e'`` of
+    the exact one, so ``f~ / f`` lies in ``[(1 - e')/(1 + e'), (1 + e')/(1 - e')]``.
+
+    Examples
+    --------
+    >>> eta(0.5)
+    2.0
+    """
+    return 2 * entry_error / (1 - entry_error)
+
+
+# ---------------------------------------------------------------------------- output (E1)
+def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, an interval ``[lo, hi]`` containing every product ``prod_j V^(j)[l_j, c]``.
+
+    Interval multiplication of the column ranges ``[min_l V^(j)[l, c], max_l V^(j)[l, c]]``;
+    ``O(n d)``, and attained when the factors range independently.
+
+    Examples
+    --------
+    >>> lo, hi = value_product_range([np.array([[-1.0], [2.0]]), np.array([[3.0], [1.0]])])
+    >>> float(lo[0]), float(hi[0])
+    (-3.0, 6.0)
+    """
+    lo, hi = Vs[0].min(axis=0), Vs[0].max(axis=0)
+    for V in Vs[1:]:
+        a, b = V.min(axis=0), V.max(axis=0)
+        corners = np.stack([lo * a, lo * b, hi * a, hi * b])
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
+    return lo, hi
+
+
+def value_spread(*Vs: np.ndarray) -> np.ndarray:
+    """``max - min`` of each column of ``V1 ⊘ ... ⊘ Vt`` (every product of one row per factor).
+
+    One factor: the column ranges of ``V``; two: of the tensor values ``V1 ⊘ V2``.
+
+    Examples
+    --------
+    >>> value_spread(np.array([[1.0, 0.0], [-1.0, 4.0]])).tolist()
+    [2.0, 4.0]
+    """
+    lo, hi = value_product_range(Vs)
+    return hi - lo
+
+
+def output_error(entry_error: float, spread):
+    """(E1): ``e' spread / (1 + sqrt(1 - e'^2))``, for value columns of the given spread(s).
+
+    Any normalised average ``sum_j w_j (1 + delta_j) v_j / sum_j w_j (1 + delta_j)``
+    with ``|delta_j| <= e'`` is within this of ``sum_j w_j v_j`` when the
+    ``v_j`` lie in an interval of length ``spread``.  The average moves
+    furthest when ``v`` takes two values ``m < M`` and ``delta = +e'`` on one,
+    ``-e'`` on the other; maximising ``(M - m)[a(1+e)/(1 - e + 2ae) - a]`` over
+    the weight ``a`` on ``M`` gives (E1), which is therefore sharp (derived
+    and attained in :func:`algorithms.bounds.output_error_expr`).  Shared by
+    matrix, tensor and poly-attention: the normalisation cancels everything
+    but the spread of the values.
+
+    Raises
+    ------
+    ValueError
+        If ``entry_error`` is not in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> float(output_error(0.0, 3.0)), round(float(output_error(1e-6, 2.0)), 12)
+    (0.0, 1e-06)
+    """
+    if not 0 <= entry_error < 1:
+        raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
+    return entry_error * spread / (1 + np.sqrt(1 - entry_error * entry_error))
+
+
+# ---------------------------------------------------------------------------- matrix VJP
+def _score_bound_dQ(eta_: float, w: np.ndarray, key_max: np.ndarray, d: int) -> np.ndarray:
+    """``|dQ~ - dQ| <= eta (3 + eta) w_i max_j |K_jm| / d`` (from ``|dS~ - dS| <= eta (3 + eta) w_i P_ij``)."""
+    return eta_ * (3 + eta_) * np.outer(w, key_max) / d
+
+
+def attention_vjp_bounds(op: LowRankOperator, Q, K, V, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entrywise bounds on ``|fast - exact|`` for the matrix attention VJP ``(dQ, dK, dV)``.
+
+    With ``eta`` for ``e' = op.entry_error``, ``q_ij = <dO_i, V_j>`` and
+    ``w_i = max_j |q_ij|`` (bounded by ``sum_l |dO_il| max_j |V_jl|``)::
+
+        |dS~_ij - dS_ij| <= P_ij eta (3 + eta) w_i,
+        |dQ~_im - dQ_im| <= eta (3 + eta) w_i max_j |K_jm| / d,
+        |dK~_jm - dK_jm| <= eta (3 + eta) (1 + eta) [P~^T (w o |Q_:m|)]_j / d,
+        |dV~_jl - dV_jl| <= eta (1 + eta) [P~^T |dO_:l|]_j.
+
+    The first line: with ``delta_i = sum_k P_ik q_ik`` (and ``delta~``
+    likewise), ``dS~ - dS = (P~ - P) o q - P~ o (delta~ - delta) - (P~ - P) o delta``,
+    and ``|delta|, |delta~| <= w``, ``|delta~ - delta| <= eta w``, so the three
+    terms give ``P eta w + P (1 + eta) eta w + P eta w``.  The last two lines
+    use ``P <= (1 + eta) P~`` to evaluate the bound with the fast operator.
+
+    Parameters
+    ----------
+    op : LowRankOperator
+        The ``k = 2`` operator of ``Q``, ``K``.
+    Q, K, V, dO : validated arrays.
+
+    Returns
+    -------
+    (bQ, bK, bV), arrays with the shapes of ``Q``, ``K``, ``V``.
+    """
+    e = eta(op.entry_error)
+    w = np.abs(dO) @ np.max(np.abs(V), axis=0)
+    d = Q.shape[1]
+    bQ = _score_bound_dQ(e, w, np.max(np.abs(K), axis=0), d)
+    right = op.marginals(np.hstack([w[:, None] * np.abs(Q), np.abs(dO)]))[0]
+    bK = e * (3 + e) * (1 + e) * right[:, :d] / d
+    bV = e * (1 + e) * right[:, d:]
+    return bQ, bK, bV
+
+
+def attention_loss_grad_bounds(op: LowRankOperator, A1, A2, h, E) -> np.ndarray:
+    """Entrywise bound on ``|dL/dX~ - dL/dX|`` for the training loss of Alman & Song 2024.
+
+    Two sources: the VJP bound of :func:`attention_vjp_bounds` at ``dO = c~``
+    (with ``|c| <= |c~| + e_c``), and the error ``e_c`` of ``c~ = f~ h - E``
+    itself, bounded by (E1) per column; a perturbation ``Delta c`` of
+    ``q = c h^T`` moves ``dQ_i`` by at most
+    ``2 (1 + eta) max_j |<Delta c_i, h_j>| max|A2| / d``.  The bound on
+    ``dL/dX = A1^T dQ`` is ``|A1|^T`` times the bound on ``dQ``.
+
+    Parameters
+    ----------
+    op : LowRankOperator
+        The operator of ``Q = A1 X`` and ``K = A2``.
+    A1, A2, h, E : validated arrays, ``h = A3 Y``.
+
+    Returns
+    -------
+    (d, d) array.
+    """
+    e = op.entry_error
+    eta_ = eta(e)
+    e_c = output_error(e, value_spread(h))  # per column of c, by (E1)
+    c = np.abs(op.apply(h) - E) + e_c
+    d = A1.shape[1]
+    h_max = np.max(np.abs(h), axis=0)
+    kmax = np.max(np.abs(A2), axis=0)
+    bQ = _score_bound_dQ(eta_, c @ h_max, kmax, d)
+    bQ += 2 * (1 + eta_) * float(e_c @ h_max) * kmax[None, :] / d
+    return np.abs(A1).T @ bQ
+
+
+# ---------------------------------------------------------------------------- tensor VJP
+def _centred_score_bound(eta_: float, R: np.ndarray) -> np.ndarray:
+    """``|F~ - F|[i, (j1, j2)] <= 1.5 eta R_i f[i, (j1, j2)]`` for ``R_i`` the spread of ``q_i``."""
+    return 1.5 * eta_ * R
+
+
+def tensor_attention_vjp_bounds(op: LowRankOperator, Q, K1, K2, V1, V2, dO) -> tuple[np.ndarray, ...]:
+    """Entrywise bounds on ``|fast - exact|`` for the five tensor attention gradients.
+
+    With ``eta`` for ``e' = op.entry_error``, let
+    ``R_i = sum_l |dO_il| range_l(V1 ⊘ V2)`` bound the spread of
+    ``q_i = dO_i (V1 ⊘ V2)^T`` over the row.  Writing
+    ``F~ - F = (f~ - f)(q - delta~) + f (delta - delta~)`` with
+    ``|q - delta~| <= R_i`` (``delta~`` is an average of ``q_i``) and
+    ``|delta - delta~| = |sum (f~ - f)(q - c)| <= eta R_i / 2`` (``c`` the
+    mid-range; ``sum f~ = sum f = 1``)::
+
+        |F~ - F|[i,(j1,j2)] <= 1.5 eta R_i f[i,(j1,j2)],
+        |dQ~_im - dQ_im|  <= 1.5 eta R_i max|K1_:m| max|K2_:m| / d,
+        |dK1~_jm - dK1_jm| <= 1.5 eta (1 + eta) max|K2_:m| [sum_i R_i |Q_im| f~_i(j, .)] / d,
+        |dV1~_jl - dV1_jl| <= eta (1 + eta) max|V2_:l| [sum_i |dO_il| f~_i(j, .)],
+
+    and symmetrically for ``dK2``, ``dV2``, with ``f~_i(j1, .)`` the mass of
+    row ``i`` on key ``j1`` (``f <= (1 + eta) f~``), evaluated with
+    :meth:`LowRankOperator.marginals`.  Float64 rounding of the products is
+    in ``e'`` only through its ``gamma`` term (:func:`entry_error`).
+
+    Returns
+    -------
+    (bQ, bK1, bK2, bV1, bV2), arrays with the shapes of the inputs.
+    """
+    e = eta(op.entry_error)
+    R = np.abs(dO) @ value_spread(V1, V2)
+    aK1, aK2 = np.max(np.abs(K1), axis=0), np.max(np.abs(K2), axis=0)
+    aV1, aV2 = np.max(np.abs(V1), axis=0), np.max(np.abs(V2), axis=0)
+    d, p = Q.shape[1], V1.shape[1]
+    bQ = np.outer(_centred_score_bound(e, R), aK1 * aK2) / d
+    m1, m2 = op.marginals(np.hstack([R[:, None] * np.abs(Q), np.abs(dO)]))
+    cK = 1.5 * e * (1 + e) / d
+    bK1, bK2 = cK * m1[:, :d] * aK2, cK * m2[:, :d] * aK1
+    bV1, bV2 = e * (1 + e) * m1[:, d : d + p] * aV2, e * (1 + e) * m2[:, d : d + p] * aV1
+    return bQ, bK1, bK2, bV1, bV2
+
+
+def tensor_attention_loss_grad_bounds(op: LowRankOperator, A1, A2, A3, c, spread) -> np.ndarray:
+    """Entrywise bound on ``|dL/dX~ - dL/dX|`` for the tensor attention loss of Liang et al.
+
+    Two sources.  (a) ``c~ = f~ h - E`` misses ``c`` by at most
+    ``e_l = e' spread_l / (1 + sqrt(1 - e'^2))`` per column, by (E1).  (b) With
+    ``f~`` in place of ``f`` at the same ``c~``, the VJP bound of
+    :func:`tensor_attention_vjp_bounds`: ``|F~ - F| <= 1.5 eta R_i f`` with
+    ``R_i = sum_l |c~_il| spread_l``.  ``F`` is linear in ``c`` and
+    ``|<dc_i, h_jk - O_i>| <= sum_l e_l spread_l =: R_c``, so
+    ``|F~(c~) - F(c)| <= (1.5 eta R_i + R_c) f`` and, since rows of ``f``
+    sum to 1 and ``|(A2 ⊗ A3)_{:,(b,c)}| <= max|A2_b| max|A3_c|``::
+
+        |dL/dX~ - dL/dX| <= scale |A1|^T [(1.5 eta R + R_c) (max|A2| ⊗ max|A3|)].
+
+    Parameters
+    ----------
+    op : LowRankOperator
+        The ``k = 3`` operator of ``Q, K1, K2`` (its ``scale`` is ``1/d``).
+    A1, A2, A3 : validated arrays.
+    c : (n, d_v) array ``c~ = f~ h - E``.
+    spread : (d_v,) array, a bound on the spread of each column of ``h``.
+
+    Returns
+    -------
+    (d, d^2) array.
+    """
+    e = op.entry_error
+    e_c = output_error(e, spread)
+    R = np.abs(c) @ spread
+    R_c = float(e_c @ spread)
+    a23 = np.kron(np.max(np.abs(A2), axis=0), np.max(np.abs(A3), axis=0))
+    return op.scale * (np.abs(A1).T @ np.outer(_centred_score_bound(eta(e), R) + R_c, a23))
