@@ -45,8 +45,7 @@ import math
 
 import numpy as np
 
-from algorithms.features import feature_rank
-from algorithms.polynomial import chebyshev_truncation_error
+from algorithms.polynomial_method import feature_rank, truncation_degree
 
 __all__ = ["minimal_bound", "minimal_bound_tensor", "sufficient_bound", "polynomial_method_rank"]
 
@@ -189,19 +188,17 @@ def polynomial_method_rank(half_width: float, d: int, eps: float) -> tuple[int, 
 
     ``g`` is the smallest degree whose Chebyshev truncation has relative error
     ``<= eps`` at the single point ``x = h`` (exact, via Bessel functions), so
-    the construction of :func:`algorithms.polynomial.exp_approximation` needs
+    the certified construction of :mod:`algorithms.polynomial_method` needs
     at least this degree, in any precision (it certifies the whole interval
     and usually needs a little more).  Matrix attention: ``h = B^2``; tensor:
     ``h = B^3``.
 
     Examples
     --------
-    >>> polynomial_method_rank(1.0, 4, 1e-6)  # exp_approximation certifies degree 9 here
+    >>> polynomial_method_rank(1.0, 4, 1e-6)  # the certified degree is 7 here too
     (7, 330)
     """
     if not (half_width > 0 and d >= 1 and 0 < eps < 1):
         raise ValueError(f"need half_width > 0, d >= 1, 0 < eps < 1, got {half_width!r}, {d!r}, {eps!r}")
-    g = 0
-    while chebyshev_truncation_error(half_width, g) * math.exp(-half_width) > eps:
-        g += 1
+    g = truncation_degree(half_width, eps)
     return g, feature_rank(d, g)

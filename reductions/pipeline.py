@@ -60,7 +60,6 @@ References
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,14 +68,13 @@ from typing import Any
 
 import numpy as np
 
-from algorithms.features import feature_rank
-from algorithms.polynomial import exp_approximation
+from algorithms.polynomial_method import polynomial_method_cost
 from reductions.cnf import CNF, Assignment
 from reductions.sat_to_ov import sat_to_kov, sat_to_ov
 
 __all__ = ["Stage", "Trace", "FastPathRefused", "fast_path_rank", "decide_sat", "VIAS", "ALGORITHMS"]
 
-VIAS = ("attention", "tensor_attention", "gradient")
+VIAS = ("attention", "tensor_attention", "gradient", "gap", "tensor_gap")
 ALGORITHMS = ("exact", "fast")
 DEFAULT_MAX_RANK = 4096
 
@@ -134,40 +132,28 @@ class FastPathRefused(ValueError):
         self.trace = trace
 
 
-_UNIT_ROUNDOFF = 2.0**-53
-_SCREEN_MARGIN = 1e3
 
 
-def fast_path_rank(B: float, d: int, eps: float, power: int = 2) -> tuple[int, int]:
+def fast_path_rank(B: float, d: int, eps: float, k: int = 2) -> tuple[int, int]:
     """Degree ``g`` and rank ``r = C(d + g, g)`` the polynomial method needs for entries ``<= B``.
 
-    Logits lie in ``[-L, L]`` with ``L = B^power`` (``power = 2`` matrix, ``3`` tensor).
+    Logits of a degree-``k`` mechanism lie in ``[-B^k, B^k]`` (``k = 2``
+    matrix, ``3`` tensor); the degree is the one
+    :func:`algorithms.polynomial_method.polynomial_method_cost` certifies.
 
     Raises
     ------
     ValueError
-        If no float64 polynomial reaches ``eps`` on that interval (from
-        :func:`algorithms.polynomial.exp_approximation`).  A quick screen
-        answers first when ``u e^{2L} > 1000 eps`` (``u = 2^-53``): evaluating
-        any power-basis ``P ~ e^x`` in float64 then costs a relative error of
-        about ``u e^{2L}`` at ``x = -L`` (the rounding term that
-        ``exp_approximation`` certifies), a thousand times ``eps``, so the
-        expensive certificate would fail anyway.
+        If no float64 polynomial reaches ``eps`` on that interval: a float64
+        limit of the power basis (its rounding grows like ``2^-53 e^{2 B^k}``),
+        not a statement about complexity.
 
     Examples
     --------
     >>> fast_path_rank(1.0, 4, 1e-6)
     (7, 330)
     """
-    L = float(B) ** power
-    if 2 * L > math.log(_SCREEN_MARGIN * eps / _UNIT_ROUNDOFF):
-        raise ValueError(
-            f"logits in [-{L:.4g}, {L:.4g}]: float64 evaluation of any power-basis polynomial for exp "
-            f"costs a relative error of about 2^-53 e^(2L) = {_UNIT_ROUNDOFF * math.exp(min(2 * L, 700.0)):.3g} "
-            f"> eps={eps:g}"
-        )
-    g = exp_approximation(-L, L, eps).degree
-    return g, feature_rank(d, g)
+    return polynomial_method_cost(B, k, d, eps)
 
 
 class _Clock:
@@ -190,24 +176,24 @@ def _pad(sets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     return tuple(np.zeros((X.shape[0], 1), dtype=np.uint8) for X in sets)
 
 
-def _upper_bound(power: int) -> str:
+def _upper_bound(k: int) -> str:
     """The theorem behind the fast path: Alman & Song 2023 Thm 1.3 (matrix), 2024 (tensor)."""
-    return "Alman & Song 2023, Thm 1.3" if power == 2 else "Alman & Song 2024, arXiv:2310.04064"
+    return "Alman & Song 2023, Thm 1.3" if k == 2 else "Alman & Song 2024, arXiv:2310.04064"
 
 
-def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, power: int, max_rank: int) -> None:
+def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, k: int, max_rank: int) -> None:
     """Raise FastPathRefused unless the polynomial method can run; record the check in the trace."""
     t0 = time.perf_counter()
-    L = B**power
+    L = B**k
     try:
-        g, r = fast_path_rank(B, d, eps, power)
+        g, r = fast_path_rank(B, d, eps, k)
     except ValueError as exc:
         trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps), "refused"))
         raise FastPathRefused(
             f"fast path refused (float64 limit): the instance has entries B={B:.4g} (n={n}, d={d}), so logits "
-            f"fill [-B^{power}, B^{power}] = [{-L:.4g}, {L:.4g}] and no float64 polynomial reaches eps={eps:g} "
+            f"fill [-B^{k}, B^{k}] = [{-L:.4g}, {L:.4g}] and no float64 polynomial reaches eps={eps:g} "
             f"there ({exc}). Reduction instances have B = Theta(log N); the polynomial method's guarantee "
-            f"needs B = o((log n)^(1/{power})) ({_upper_bound(power)}).",
+            f"needs B = o((log n)^(1/{k})) ({_upper_bound(k)}).",
             trace,
         ) from exc
     trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps, g=g, r=r)))
@@ -216,7 +202,7 @@ def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, power: int, 
         raise FastPathRefused(
             f"fast path refused (cost): entries B={B:.4g} (logits in [{-L:.4g}, {L:.4g}]) need degree g={g} and "
             f"rank r=C(d+g, g)={r} with d={d}, above max_rank={max_rank} (n={n} keys): the polynomial method "
-            f"only pays when r = n^o(1), i.e. B = o((log n)^(1/{power})) ({_upper_bound(power)}).",
+            f"only pays when r = n^o(1), i.e. B = o((log n)^(1/{k})) ({_upper_bound(k)}).",
             trace,
         )
 
@@ -296,6 +282,21 @@ def _via_tensor(cnf, clock, trace, algorithm, eps, max_rank):
     return decode_ov, triple
 
 
+def _via_gap(cnf: CNF, k: int, algorithm: str) -> tuple[bool, Assignment | None, Trace]:
+    """SAT -> (k-)OV -> gap family -> attention, its record turned into :class:`Stage` rows."""
+    from reductions.sat_via_gap import decide_sat_via_gap
+
+    if algorithm != "exact":
+        raise ValueError(f"via='gap' runs exact attention only (the gap instances' entries are far above "
+                         f"the fast path's range), got algorithm={algorithm!r}")
+    sat, x, gap_trace = decide_sat_via_gap(cnf, k=k)
+    trace = Trace("gap" if k == 2 else "tensor_gap", algorithm)
+    for i, (name, seconds) in enumerate(gap_trace.seconds.items()):
+        trace.stages.append(Stage(name, seconds, dict(gap_trace.sizes) if i == 0 else {}))
+    trace.stages.append(Stage("verify", 0.0, {"satisfiable": sat, "instances_run": gap_trace.instances_run}))
+    return sat, x, trace
+
+
 def decide_sat(
     cnf: CNF,
     via: str = "attention",
@@ -309,10 +310,14 @@ def decide_sat(
     Parameters
     ----------
     cnf : CNF
-    via : {"attention", "tensor_attention", "gradient"}
+    via : {"attention", "tensor_attention", "gradient", "gap", "tensor_gap"}
         ``attention``: SAT -> OV -> attention; ``tensor_attention``: SAT -> 3-OV
         -> tensor attention; ``gradient``: SAT -> OV -> attention, the attention
-        output read off the loss gradient ``dL/dX`` (see docs/gradient.md).
+        output read off the loss gradient ``dL/dX`` (see docs/gradient.md);
+        ``gap`` (``tensor_gap``): SAT -> OV (3-OV) -> gap max-IP instances by
+        the Merlin-Arthur protocol -> (tensor) attention at logit range
+        ``Theta(log n)``, :func:`reductions.sat_via_gap.decide_sat_via_gap`
+        (exact only; accepted sizes and the refusal in that module).
     algorithm : {"exact", "fast"}
         Exact attention, or the polynomial method (see the module docstring for
         when it refuses).
@@ -366,6 +371,8 @@ def decide_sat(
         raise ValueError(f"eps must lie in (0, 1), got {eps!r}")
     if not (isinstance(max_rank, (int, np.integer)) and max_rank >= 1):
         raise ValueError(f"max_rank must be a positive integer, got {max_rank!r}")
+    if via in ("gap", "tensor_gap"):
+        return _via_gap(cnf, 2 if via == "gap" else 3, algorithm)
     trace = Trace(via, algorithm)
     clock = _Clock(trace)
     if via == "tensor_attention":

@@ -56,6 +56,7 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 
+from algorithms.error_bounds import GRID_MARGIN
 from algorithms.error_bounds import UNIT_ROUNDOFF as _UNIT_ROUNDOFF
 from algorithms.error_bounds import entry_error as _entry_error
 
@@ -70,9 +71,6 @@ __all__ = [
 ]
 
 _DPS = 60  # decimal digits for the conversion and the certificate
-# The grid has >= 50 points per oscillation of the error curve, so a peak between
-# two grid points exceeds the sampled maximum by < 0.2%; certify with a 1% margin.
-_GRID_MARGIN = 1.01
 MAX_DEGREE = 160
 
 
@@ -290,7 +288,7 @@ def _cached(lo: float, hi: float, eps: float) -> ExpApproximation:
         with mpmath.workdps(_DPS):
             coefs = np.array([float(a) for a in _power_coefficients(lo, hi, g)])
         sampled, rounding = certify_relative_error(coefs, lo, hi)
-        certified = _GRID_MARGIN * sampled + rounding
+        certified = GRID_MARGIN * sampled + rounding
         if certified <= eps:
             return ExpApproximation(lo, hi, eps, g, coefs, certified, sampled, rounding)
         last_rounding = rounding

@@ -114,7 +114,7 @@ def test_fast_path_refuses_at_the_reductions_entry_bound(via):
     upper_bound = "arXiv:2310.04064" if via == "tensor_attention" else "Alman & Song 2023, Thm 1.3"
     assert upper_bound in str(info.value) and "no float64 polynomial reaches eps" in str(info.value)
     assert "Thm 1.4" not in str(info.value)  # the refusal is a float64 limit, not the lower bound
-    assert "2^-53 e^(2L)" in str(info.value)
+    assert "2^-53 e^(2h)" in str(info.value)
     assert info.value.trace.names[-1] == "fast-check" and info.value.trace.stages[-1].note == "refused"
 
 
@@ -217,3 +217,25 @@ def test_the_docstring_does_not_sell_a_float64_refusal_as_the_lower_bound():
     assert "point of" not in doc and "not a bug" not in doc
     assert "Thm 1.3" in doc  # the upper bound is Thm 1.3 ...
     assert "Neither refusal is Alman & Song's lower bound (Thm 1.4)" in doc  # ... and 1.4 the lower bound
+
+
+@pytest.mark.parametrize("via", ["gap", "tensor_gap"])
+def test_decide_sat_via_gap_agrees_with_brute_force(via):
+    """decide_sat(via='gap') runs the MA-protocol chain; it agrees with brute force both ways."""
+    from reductions.cnf import random_kcnf, solve
+
+    for seed in range(12):
+        f = random_kcnf(4, 4, 3, seed=seed)
+        sat, x, trace = decide_sat(f, via=via)
+        assert sat == (solve(f) is not None)
+        assert x is None or f.satisfies(x)
+        assert trace.names[-1] == "verify" and trace.via == via
+
+
+def test_decide_sat_via_gap_refuses_fast_and_large_formulas():
+    from reductions.cnf import CNF
+
+    with pytest.raises(ValueError, match="exact attention only"):
+        decide_sat(CNF(2, [(1, 2)]), via="gap", algorithm="fast")
+    with pytest.raises(ValueError, match="max_work"):
+        decide_sat(CNF(40, [(1, 2)]), via="gap")
