@@ -3,7 +3,7 @@
 :mod:`algorithms.bounds` states the threshold asymptotically: ``B = o((log n)^{1/k})``
 gives ``n^{1+o(1)}``, ``B = Theta((log n)^{1/k})`` does not, and SETH forbids
 ``n^{k-q}`` there.  This module evaluates the same ingredients at finite sizes
-(SPEC §7, "threshold map"): for each entry bound ``B`` the degree ``g`` the code
+(see docs/threshold.md): for each entry bound ``B`` the degree ``g`` the code
 would use (:func:`algorithms.polynomial.exp_approximation` on ``[-B^k, B^k]``),
 the rank ``r = C(d + g, g)`` (:func:`algorithms.features.feature_rank`), and for
 each ``n`` the flop counts :func:`algorithms.bounds.fast_flops_expr` and
@@ -37,13 +37,11 @@ import sympy as sp
 
 from algorithms._checks import check_eps
 from algorithms.bounds import (
+    SYMBOLS,
     exact_flops_expr,
     fast_flops_expr,
     hard_instance_bound_expr,
     mechanism_degree,
-)
-from algorithms.bounds import (
-    n as n_symbol,
 )
 from algorithms.features import feature_rank
 from algorithms.polynomial import exp_approximation
@@ -108,7 +106,7 @@ def threshold_map(
     B_values: Sequence[float],
     d: int,
     eps: float,
-    kind: str | int = "matrix",
+    k: str | int = "matrix",
     gap: float = 1.0,
 ) -> ThresholdMap:
     """Classify every ``(n, B)``: fast cheaper, exact cheaper, or fast impossible in float64.
@@ -119,8 +117,8 @@ def threshold_map(
     B_values : entry bounds, each ``> 0`` (sorted ascending in the map).
     d : head dimension, a positive integer.
     eps : relative error of the polynomial, in ``(0, 1)``.
-    kind : ``"matrix"``, ``"tensor"``, ``"degree-k"`` or ``k`` (logit
-        interval ``[-B^k, B^k]``).
+    k : the mechanism's logit degree (logit interval ``[-B^k, B^k]``), or
+        its name: ``"matrix"`` (2), ``"tensor"`` (3), ``"degree-<k>"``.
     gap : relative gap ``Delta / m`` of the hard instance, in ``(0, 1]``.
 
     Returns
@@ -132,7 +130,7 @@ def threshold_map(
     ValueError
         If ``n_values`` or ``B_values`` are empty, non-finite or out of range,
         ``d`` is not a positive integer, ``eps`` is not in ``(0, 1)``,
-        ``gap`` is not in ``(0, 1]``, or ``kind`` is unknown.
+        ``gap`` is not in ``(0, 1]``, or ``k`` is unknown.
 
     Examples
     --------
@@ -154,7 +152,7 @@ def threshold_map(
     eps = check_eps(eps)
     if not (isinstance(gap, (int, float)) and 0 < gap <= 1):
         raise ValueError(f"gap must lie in (0, 1], got {gap!r}")
-    k = mechanism_degree(kind)
+    k = mechanism_degree(k)
 
     degree = np.full(B_arr.size, -1)
     for i, b in enumerate(B_arr):
@@ -171,7 +169,7 @@ def threshold_map(
     exact_flops = np.asarray(exact(n_arr), dtype=float)
     region = np.where(~feasible[:, None], INFEASIBLE, np.where(fast_flops < exact_flops, FAST_WINS, EXACT_WINS))
 
-    curve = sp.lambdify(n_symbol, hard_instance_bound_expr(k, sp.nsimplify(gap)))
+    curve = sp.lambdify(SYMBOLS.n, hard_instance_bound_expr(k, sp.nsimplify(gap)))
     hard_B = np.asarray(curve(n_arr), dtype=float)
     return ThresholdMap(
         n_values=n_arr, B_values=B_arr, d=int(d), eps=eps, k=k, gap=float(gap),
@@ -217,7 +215,7 @@ def plot_threshold_map(tmap: ThresholdMap, ax=None):
     hard = hard_instance_bound_expr(tmap.k, sp.nsimplify(tmap.gap))
     curve_label = rf"hard instance fits: $B = {sp.latex(hard)}$"
     ns = np.geomspace(x[0], x[-1], 200)
-    curve = np.asarray(sp.lambdify(n_symbol, hard)(ns), dtype=float)
+    curve = np.asarray(sp.lambdify(SYMBOLS.n, hard)(ns), dtype=float)
     ax.plot(ns, curve, "k-", lw=2, label=curve_label)
     ax.fill_between(ns, curve, y[-1], facecolor="none", edgecolor="k", hatch="//", lw=0, alpha=0.5)
     ax.set_xscale("log")

@@ -51,7 +51,7 @@ def test_regions_follow_the_flop_counts(matrix_map):
             if not matrix_map.feasible[i]:
                 continue
             r = matrix_map.rank[i]
-            fast, exact = n_ * r * (4 * D + 7), n_**2 * (4 * D + 2)  # SPEC §1 step 3 counts, k = 2
+            fast, exact = n_ * r * (4 * D + 7), n_**2 * (4 * D + 2)  # fast_flops_expr, exact_flops_expr (k = 2)
             assert matrix_map.region[i, j] == (FAST_WINS if fast < exact else EXACT_WINS)
 
 
@@ -72,7 +72,7 @@ def test_hard_side_lies_above_the_sqrt_log_n_curve(matrix_map):
 
 
 def test_tensor_map_uses_the_cubic_interval_and_the_cube_root_curve():
-    m = threshold_map([1e2, 1e4], [0.5, 1.0, 1.5], d=4, eps=1e-3, kind="tensor", gap=0.5)
+    m = threshold_map([1e2, 1e4], [0.5, 1.0, 1.5], d=4, eps=1e-3, k="tensor", gap=0.5)
     for b, g in zip([0.5, 1.0, 1.5], m.degree):
         assert g == exp_approximation(-(b**3), b**3, 1e-3).degree
     assert np.allclose(m.hard_B, (2 * np.log([1e2, 1e4]) / 0.5) ** (1 / 3))
@@ -109,7 +109,7 @@ def test_plot_draws_regions_curve_and_legend(matrix_map):
         (dict(eps=1.0), "eps"),
         (dict(gap=0.0), "gap"),
         (dict(gap=1.5), "gap"),
-        (dict(kind="vector"), "kind"),
+        (dict(k="vector"), "k must"),
     ],
 )
 def test_bad_input_is_rejected(kwargs, match):
