@@ -341,8 +341,10 @@ def output_error_expr(eps: sp.Expr, B: sp.Expr, k: int = 2) -> sp.Expr:
     ``R (1 - sqrt(1 - eps^2)) / eps = R eps / (1 + sqrt(1 - eps^2))``,
     attained (sharp); the second form is the one returned, as it does not
     cancel when evaluated at small ``eps``.  ``R <= 2 B^{k-1}``.
-    It is at most ``eps R / 2 / (1 - eps)``, half the bound (E1) in
-    :mod:`algorithms.attention`.
+    This is the bound (E1) that the fast algorithms report,
+    ``eps' (max v - min v) / (1 + sqrt(1 - eps'^2))`` (see
+    docs/polynomial-method.md, "(E1)"), evaluated at the largest spread the
+    values can have, ``R = 2 B^{k-1}``: the same bound, not a multiple of it.
 
     References
     ----------

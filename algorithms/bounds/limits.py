@@ -96,8 +96,11 @@ def asymptotic_exponent(
         ``"tensor"`` (3), ``"degree-<k>"`` (see :func:`mechanism_degree`).
     B_of_n, d_of_n, eps_of_n : sympy expressions in ``SYMBOLS.n`` (or callables
         taking that symbol): the entry bound, head dimension and accuracy.
-    constant : the ``C`` in the degree (``1``: the bare ``Theta``-expression;
-        whether the limit is 1 does not depend on it).
+    constant : the ``C`` in the degree (default ``1``: the bare
+        ``Theta``-expression).  Whether the limit is 1 does not depend on it;
+        a limit above 1 does (``g = C gamma log n`` at the threshold), which is
+        why :func:`~algorithms.bounds.table.threshold_table` passes the fitted
+        :data:`~algorithms.bounds.expressions.AGGARWAL_ALMAN_CONSTANT`.
     rank_bound : ``"upper"`` uses the upper bound on ``log r`` of
         :func:`log_rank_bounds` (then the result bounds the exponent of the
         time from above), ``"lower"`` its lower bound (a bound from below).

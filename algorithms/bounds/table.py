@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from .expressions import (
+    AGGARWAL_ALMAN_CONSTANT,
     SYMBOLS,
     exact_time_expr,
     hard_instance_bound_expr,
@@ -49,6 +50,7 @@ class ThresholdRow:
     hard_B : :func:`hard_instance_bound_expr` with gap 1.
     hard_B_power : ``lim log(hard_B) / log log n`` (``1/k``).
     fast_exponent_at_hard_B : ``(lower, upper)`` limits at ``B = hard_B``.
+    constant : the ``C`` of the degree ``C g_AA(L, eps)`` used for both limits.
     exact_exponent : ``lim log(n^k d) / log n`` (``k``).
     seth_exponent : the exponent ruled out by SETH, traced through the
         reduction's blow-up: ``N^k`` time for ``k``-set gap max-IP on ``N``
@@ -62,6 +64,7 @@ class ThresholdRow:
     hard_B: sp.Expr
     hard_B_power: sp.Expr
     fast_exponent_at_hard_B: tuple[sp.Expr, sp.Expr]
+    constant: float
     exact_exponent: sp.Expr
     seth_exponent: sp.Expr
 
@@ -70,6 +73,7 @@ def threshold_table(
     ks: Sequence[str | int] = ("matrix", "tensor", "degree-4"),
     d_of_n: sp.Expr | Callable = sp.log(_n),
     eps_of_n: sp.Expr | Callable = 1 / _n,
+    constant: float = AGGARWAL_ALMAN_CONSTANT,
 ) -> list[ThresholdRow]:
     """Both sides of the bounded-entry threshold, every entry computed by sympy.
 
@@ -79,6 +83,9 @@ def threshold_table(
         :func:`~algorithms.bounds.expressions.mechanism_degree`).
     d_of_n, eps_of_n : head dimension and accuracy as functions of ``n``
         (default ``d = log n``, ``eps = 1/n``).
+    constant : the ``C`` of the Aggarwal–Alman degree ``C g_AA(L, eps)``;
+        default :data:`~algorithms.bounds.expressions.AGGARWAL_ALMAN_CONSTANT`
+        (1.5), the value fitted against the degrees the code certifies.
 
     Returns
     -------
@@ -87,8 +94,10 @@ def threshold_table(
     Examples
     --------
     >>> row = threshold_table(["matrix"])[0]
-    >>> row.fast_exponent_small_B, row.hard_B_power, row.seth_exponent
-    (1, 1/2, 2)
+    >>> row.fast_exponent_small_B, row.hard_B_power, row.seth_exponent, row.constant
+    (1, 1/2, 2, 1.5)
+    >>> [round(float(e), 3) for e in row.fast_exponent_at_hard_B]  # 1 + log 4, 2 + log 4
+    [2.386, 3.386]
 
     Notes
     -----
@@ -100,14 +109,24 @@ def threshold_table(
     Thm 3.6 for degree ``k``; for ``k >= 4`` we take the ``k``-tensor
     mechanism ``x_1 ... x_k`` as the degree-``k`` representative, whose
     source problem is ``k``-set gap max-IP).
+
+    The constant ``C`` does not change the upper-bound side (the limit is 1
+    for every ``C``) but does change the exponent at ``B*``: there
+    ``L = 2 (k-1) ln n`` dominates ``log(1/eps) = ln n``, so
+    ``g = gamma ln n`` with ``gamma = 2 C (k-1)``, and with ``d = ln n`` the two
+    rank bounds give ``1 + log(1 + gamma)`` and ``2 + log(1 + gamma)``.  The
+    default is the fitted ``C = 1.5``; ``constant=1`` gives the bare
+    ``Theta``-expression of :func:`asymptotic_exponent`'s default.
     """
+    C = sp.nsimplify(constant)  # 3/2, not 1.5: the limits stay exact (1 + log 4, not a float)
     rows = []
     for name in ks:
         k = mechanism_degree(name)
         small = sp.log(_n) ** sp.Rational(1, k) / sp.log(sp.log(_n))
         hard = hard_instance_bound_expr(k, 1)
         at_hard = tuple(
-            asymptotic_exponent(k, hard, d_of_n, eps_of_n, rank_bound=side) for side in ("lower", "upper")
+            asymptotic_exponent(k, hard, d_of_n, eps_of_n, constant=C, rank_bound=side)
+            for side in ("lower", "upper")
         )
         d_n = _as_expr(d_of_n)
         rows.append(
@@ -115,10 +134,11 @@ def threshold_table(
                 mechanism=name if isinstance(name, str) else f"degree-{k}",
                 k=k,
                 small_B=small,
-                fast_exponent_small_B=asymptotic_exponent(k, small, d_of_n, eps_of_n),
+                fast_exponent_small_B=asymptotic_exponent(k, small, d_of_n, eps_of_n, constant=C),
                 hard_B=hard,
                 hard_B_power=sp.limit(sp.log(hard) / sp.log(sp.log(_n)), _n, sp.oo),
                 fast_exponent_at_hard_B=at_hard,
+                constant=float(constant),
                 exact_exponent=sp.limit(sp.log(exact_time_expr(_n, d_n, k)) / sp.log(_n), _n, sp.oo),
                 seth_exponent=sp.limit(sp.log(_N**k) / sp.log(_N + 1), _N, sp.oo),
             )

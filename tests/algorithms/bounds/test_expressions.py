@@ -67,7 +67,17 @@ def test_output_error_bound_holds_and_is_attained(e):
     A = np.array([[p, 1 - p]])
     worst = _normalised_error(A, np.array([[e, -e]]), np.array([[Bv], [-Bv]]))
     assert worst == pytest.approx(bound, rel=1e-9 + 1e-15 / e)  # float64 cancellation at tiny eps
-    assert bound <= e * Bv / (1 - e)  # half the (E1) bound of algorithms.attention
+    # It is (E1), e' spread / (1 + sqrt(1 - e'^2)), at the largest spread R = 2 B: not half of it.
+    assert bound == pytest.approx(e * (2 * Bv) / (1 + math.sqrt(1 - e * e)), rel=1e-14)
+
+
+def test_output_error_expression_is_documented_as_e1_itself():
+    # Issue 10, item 7: the docstring called this bound "half the bound (E1)", a leftover of an older (E1).
+    eps_, B_ = SYMBOLS.eps, SYMBOLS.B
+    e1_at_spread_2B = eps_ * (2 * B_) / (1 + sp.sqrt(1 - eps_**2))
+    assert sp.simplify(output_error_expr(eps_, B_) - e1_at_spread_2B) == 0
+    doc = " ".join(output_error_expr.__doc__.split())
+    assert "half the bound" not in doc and "the same bound, not a multiple of it" in doc
 
 
 def test_tensor_output_error_uses_value_products():
