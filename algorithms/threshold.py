@@ -3,7 +3,7 @@
 :mod:`algorithms.bounds` states the threshold asymptotically: ``B = o((log n)^{1/k})``
 gives ``n^{1+o(1)}``, ``B = Theta((log n)^{1/k})`` does not, and SETH forbids
 ``n^{k-q}`` there.  This module evaluates the same ingredients at finite sizes
-(SPEC §7, "threshold map"): for each entry bound ``B`` the degree ``g`` the code
+(see docs/threshold.md): for each entry bound ``B`` the degree ``g`` the code
 would use (:func:`algorithms.polynomial.exp_approximation` on ``[-B^k, B^k]``),
 the rank ``r = C(d + g, g)`` (:func:`algorithms.features.feature_rank`), and for
 each ``n`` the flop counts :func:`algorithms.bounds.fast_flops_expr` and
@@ -13,11 +13,22 @@ each ``n`` the flop counts :func:`algorithms.bounds.fast_flops_expr` and
   logit interval (``exp_approximation`` raises): the fast algorithm cannot be
   run as written, whatever ``n``;
 - *fast* when the fast flop count is below the exact one, *exact* otherwise;
-- on the *hard side* when ``B >= ((k - 1) ln n / gap)^{1/k}``
-  (:func:`algorithms.bounds.hard_instance_bound_expr`), the entry size the
-  gap reduction needs: there, attention embeds gap max-IP instances and SETH
-  rules out ``n^{k-q}`` algorithms (asymptotically; at a fixed ``n`` the curve
-  marks where hard instances *fit*, not a proof about that ``n``).
+- on the *hard side* when both ``B >= ((k - 1) ln n / gap)^{1/k}``
+  (:func:`algorithms.bounds.hard_instance_bound_expr`, the entry size the gap
+  reduction needs) and ``d >= c log2 n`` for the stated constant ``c``
+  (default 1).  The lower bound (Alman & Song 2023 Thm 1.4; 2024 for
+  tensors) is for ``d = Theta(log n)`` *and* logits of range
+  ``Theta(log n)``: its hard instances are gap max-IP in dimension
+  ``Theta(log n)``.  Both conditions are necessary for the label, and even
+  together they are not a proof about a fixed ``n``: the curve marks where hard
+  instances *fit*, and SETH rules out ``n^{k-q}`` only asymptotically;
+- in the *constant-d region* when ``d < c log2 n``: the lower bound's
+  ``d = Theta(log n)`` fails there, and for constant ``d`` matrix attention
+  has a subquadratic algorithm at *every* ``B``, ``O~(n^{2-1/d} polylog B)``
+  (Gupta, Huang, Saha, Xu & Ye 2025).  They also show ``n^{2-o(1)}`` under
+  SETH already at ``d = 2^{Theta(log* n)}``, but for large entries, outside
+  the bounded-entry threshold this map is about.  With ``d`` fixed per map,
+  this region is every ``n > 2^{d/c}``.
 
 References
 ----------
@@ -25,6 +36,8 @@ References
    arXiv:2302.13214 (Thm 1.3, Thm 1.4).
 .. [2] J. Alman, Z. Song. How to capture higher-order correlations? ICLR 2024,
    arXiv:2310.04064.
+.. [3] S. Gupta, B. Huang, B. Saha, Y. Xu, C. Ye. Subquadratic algorithms and
+   hardness for attention with any temperature. ICLR 2026, arXiv:2505.14840.
 """
 
 from __future__ import annotations
@@ -37,13 +50,11 @@ import sympy as sp
 
 from algorithms._checks import check_eps
 from algorithms.bounds import (
+    SYMBOLS,
     exact_flops_expr,
     fast_flops_expr,
     hard_instance_bound_expr,
     mechanism_degree,
-)
-from algorithms.bounds import (
-    n as n_symbol,
 )
 from algorithms.features import feature_rank
 from algorithms.polynomial import exp_approximation
@@ -62,6 +73,7 @@ class ThresholdMap:
     n_values, B_values : the grid.
     d, eps, k, gap : head dimension, target relative error, logit degree,
         gap of the hard instance.
+    c : the hard side needs ``d >= c log2 n``.
     degree : (len(B),) int, the certified degree, ``-1`` where infeasible.
     rank : (len(B),) float, ``C(d + g, g)``, ``nan`` where infeasible.
     feasible : (len(B),) bool.
@@ -70,7 +82,12 @@ class ThresholdMap:
     region : (len(B), len(n)) int: ``INFEASIBLE`` (0), ``EXACT_WINS`` (1),
         ``FAST_WINS`` (2).
     hard_B : (len(n),) the curve ``((k-1) ln n / gap)^{1/k}``.
-    hard_side : (len(B), len(n)) bool, ``B >= hard_B``.
+    above_curve : (len(B), len(n)) bool, ``B >= hard_B``: the hard instance's
+        entries fit.
+    log_dimension : (len(n),) bool, ``d >= c log2 n``; where it is false, the
+        constant-``d`` region.
+    hard_side : (len(B), len(n)) bool, ``above_curve`` and ``log_dimension``:
+        the lower bound's regime (``d = Theta(log n)``, entries at the curve).
     """
 
     n_values: np.ndarray
@@ -79,6 +96,7 @@ class ThresholdMap:
     eps: float
     k: int
     gap: float
+    c: float
     degree: np.ndarray
     rank: np.ndarray
     feasible: np.ndarray
@@ -86,6 +104,8 @@ class ThresholdMap:
     exact_flops: np.ndarray
     region: np.ndarray
     hard_B: np.ndarray
+    above_curve: np.ndarray
+    log_dimension: np.ndarray
     hard_side: np.ndarray
 
     @property
@@ -108,10 +128,11 @@ def threshold_map(
     B_values: Sequence[float],
     d: int,
     eps: float,
-    kind: str | int = "matrix",
+    k: str | int = "matrix",
     gap: float = 1.0,
+    c: float = 1.0,
 ) -> ThresholdMap:
-    """Classify every ``(n, B)``: fast cheaper, exact cheaper, or fast impossible in float64.
+    """Classify every ``(n, B)``: fast cheaper, exact cheaper, or fast impossible in float64; and which are hard-side.
 
     Parameters
     ----------
@@ -119,9 +140,11 @@ def threshold_map(
     B_values : entry bounds, each ``> 0`` (sorted ascending in the map).
     d : head dimension, a positive integer.
     eps : relative error of the polynomial, in ``(0, 1)``.
-    kind : ``"matrix"``, ``"tensor"``, ``"degree-k"`` or ``k`` (logit
-        interval ``[-B^k, B^k]``).
+    k : the mechanism's logit degree (logit interval ``[-B^k, B^k]``), or
+        its name: ``"matrix"`` (2), ``"tensor"`` (3), ``"degree-<k>"``.
     gap : relative gap ``Delta / m`` of the hard instance, in ``(0, 1]``.
+    c : a cell is on the hard side only where ``d >= c log2 n`` (the lower
+        bound is for ``d = Theta(log n)``); ``c > 0``.
 
     Returns
     -------
@@ -132,15 +155,19 @@ def threshold_map(
     ValueError
         If ``n_values`` or ``B_values`` are empty, non-finite or out of range,
         ``d`` is not a positive integer, ``eps`` is not in ``(0, 1)``,
-        ``gap`` is not in ``(0, 1]``, or ``kind`` is unknown.
+        ``gap`` is not in ``(0, 1]``, ``c <= 0``, or ``k`` is unknown.
 
     Examples
     --------
     >>> m = threshold_map([1e3, 1e6], [0.5, 1.0, 4.0], d=8, eps=1e-3)
     >>> m.degree.tolist(), m.region.tolist()
     ([2, 5, -1], [[2, 2], [1, 2], [0, 0]])
-    >>> m.hard_side.tolist()
-    [[False, False], [False, False], [True, True]]
+    >>> m.above_curve.tolist(), m.log_dimension.tolist()  # d = 8 < log2(1e3) = 9.97
+    ([[False, False], [False, False], [True, True]], [False, False])
+    >>> bool(m.hard_side.any())
+    False
+    >>> threshold_map([1e3, 1e6], [0.5, 1.0, 4.0], d=8, eps=1e-3, c=0.5).hard_side.tolist()
+    [[False, False], [False, False], [True, False]]
 
     Notes
     -----
@@ -154,7 +181,9 @@ def threshold_map(
     eps = check_eps(eps)
     if not (isinstance(gap, (int, float)) and 0 < gap <= 1):
         raise ValueError(f"gap must lie in (0, 1], got {gap!r}")
-    k = mechanism_degree(kind)
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)) or not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c (hard side needs d >= c log2 n) must be a positive number, got {c!r}")
+    k = mechanism_degree(k)
 
     degree = np.full(B_arr.size, -1)
     for i, b in enumerate(B_arr):
@@ -171,13 +200,15 @@ def threshold_map(
     exact_flops = np.asarray(exact(n_arr), dtype=float)
     region = np.where(~feasible[:, None], INFEASIBLE, np.where(fast_flops < exact_flops, FAST_WINS, EXACT_WINS))
 
-    curve = sp.lambdify(n_symbol, hard_instance_bound_expr(k, sp.nsimplify(gap)))
+    curve = sp.lambdify(SYMBOLS.n, hard_instance_bound_expr(k, sp.nsimplify(gap)))
     hard_B = np.asarray(curve(n_arr), dtype=float)
+    above_curve = B_arr[:, None] >= hard_B[None, :]
+    log_dimension = d >= c * np.log2(n_arr)
     return ThresholdMap(
-        n_values=n_arr, B_values=B_arr, d=int(d), eps=eps, k=k, gap=float(gap),
+        n_values=n_arr, B_values=B_arr, d=int(d), eps=eps, k=k, gap=float(gap), c=float(c),
         degree=degree, rank=rank, feasible=feasible, fast_flops=fast_flops,
-        exact_flops=exact_flops, region=region, hard_B=hard_B,
-        hard_side=B_arr[:, None] >= hard_B[None, :],
+        exact_flops=exact_flops, region=region, hard_B=hard_B, above_curve=above_curve,
+        log_dimension=log_dimension, hard_side=above_curve & log_dimension[None, :],
     )
 
 
@@ -185,8 +216,13 @@ def plot_threshold_map(tmap: ThresholdMap, ax=None):
     """Draw a :class:`ThresholdMap`: ``n`` on a log axis, ``B`` upward, the ``(log n)^{1/k}`` curve.
 
     Colours: green where the polynomial method is cheaper, grey where exact
-    attention is, red where float64 cannot reach ``eps``; hatching above the
-    hard-instance curve (the SETH side).
+    attention is, red where float64 cannot reach ``eps``.  Black hatching
+    (``//``) above the hard-instance curve only where ``d >= c log2 n``: the
+    lower bound's regime, the only place the legend says SETH.  Blue hatching
+    (``\\``) over the constant-``d`` region ``n > 2^{d/c}``, where the lower
+    bound's ``d = Theta(log n)`` fails (for ``k = 2`` the legend cites the
+    ``O~(n^{2-1/d} polylog B)`` algorithm of Gupta et al. 2025 for constant
+    ``d``, which holds at every ``B``).
 
     Parameters
     ----------
@@ -217,9 +253,14 @@ def plot_threshold_map(tmap: ThresholdMap, ax=None):
     hard = hard_instance_bound_expr(tmap.k, sp.nsimplify(tmap.gap))
     curve_label = rf"hard instance fits: $B = {sp.latex(hard)}$"
     ns = np.geomspace(x[0], x[-1], 200)
-    curve = np.asarray(sp.lambdify(n_symbol, hard)(ns), dtype=float)
+    curve = np.asarray(sp.lambdify(SYMBOLS.n, hard)(ns), dtype=float)
     ax.plot(ns, curve, "k-", lw=2, label=curve_label)
-    ax.fill_between(ns, curve, y[-1], facecolor="none", edgecolor="k", hatch="//", lw=0, alpha=0.5)
+    n_star = 2.0 ** (tmap.d / tmap.c)  # d >= c log2 n  <=>  n <= n_star
+    ax.fill_between(ns, curve, y[-1], where=ns <= n_star, facecolor="none", edgecolor="k", hatch="//", lw=0,
+                    alpha=0.5)
+    if n_star < x[-1]:
+        ax.fill_betweenx([y[0], y[-1]], max(n_star, x[0]), x[-1], facecolor="none", edgecolor="tab:blue",
+                         hatch="\\\\", lw=0, alpha=0.6)
     ax.set_xscale("log")
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(y[0], y[-1])
@@ -230,11 +271,21 @@ def plot_threshold_map(tmap: ThresholdMap, ax=None):
         Patch(color=colours[2], label="polynomial method cheaper"),
         Patch(color=colours[1], label="exact cheaper"),
         Patch(color=colours[0], label="float64 cannot reach eps"),
-        Patch(facecolor="none", edgecolor="k", hatch="//", label="SETH side (B above curve)"),
+        Patch(facecolor="none", edgecolor="k", hatch="//",
+              label=f"lower-bound regime, SETH (B above curve, d >= {tmap.c:g} log2 n)"),
+        Patch(facecolor="none", edgecolor="tab:blue", hatch="\\\\", label=_constant_d_label(tmap)),
         ax.get_lines()[0],
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     return ax
+
+
+def _constant_d_label(tmap: ThresholdMap) -> str:
+    """Legend text of the constant-``d`` region ``d < c log2 n``."""
+    text = f"d < {tmap.c:g} log2 n (n > {2.0 ** (tmap.d / tmap.c):.3g}): not the lower bound's d = Θ(log n)"
+    if tmap.k == 2:
+        text += ";\nconstant d: Õ(n^(2-1/d)) at every B (Gupta et al. 2025)"
+    return text
 
 
 def _edges(centres: np.ndarray, log: bool) -> np.ndarray:

@@ -22,6 +22,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from _timing import best_time, slope
 
 from algorithms.attention import (
     attention,
@@ -32,19 +33,6 @@ from algorithms.attention import (
 )
 
 D, B, EPS = 4, 1.0, 1e-6
-
-
-def best_time(f, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def slope(ns, ts) -> float:
-    return float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
 
 
 def unavoidable_products(Q, K, Y) -> float:

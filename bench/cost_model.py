@@ -15,26 +15,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
 import sympy as sp
+from _timing import best_time, slope
 
 from algorithms.attention import attention, attention_fast, low_rank_attention
 from algorithms.bounds import exact_flops_expr, fast_flops_expr
-
-
-def best_time(f, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def slope(ns, ts) -> float:
-    return float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
 
 
 def main() -> None:

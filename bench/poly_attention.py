@@ -25,6 +25,7 @@ import time
 
 import networkx as nx
 import numpy as np
+from _timing import best_time, slope
 
 from algorithms.poly_attention import (
     path_attention,
@@ -35,19 +36,6 @@ from algorithms.poly_attention import (
     tensor_attention,
     tree_attention,
 )
-
-
-def best_time(f, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def slope(ns, ts) -> float:
-    return float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
 
 
 def inputs(h, n, d, dv, rng):

@@ -29,6 +29,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from _timing import best_time, slope
 
 from algorithms.tensor_attention import (
     low_rank_tensor_attention,
@@ -46,19 +47,6 @@ D, B, EPS = 4, 1.0, 1e-6
 CLOCK = time.process_time  # set from --clock in main()
 
 
-def best_time(f, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = CLOCK()
-        f()
-        times.append(CLOCK() - start)
-    return min(times)
-
-
-def slope(ns, ts) -> float:
-    return float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
-
-
 def unavoidable(Q, K1, K2, Y1, Y2, query_cols: int) -> float:
     """Time of U2^T Y1, U3^T Y2 and U1 times an r x query_cols matrix, features precomputed."""
     P = low_rank_tensor_attention(Q, K1, K2, EPS, B)
@@ -69,7 +57,7 @@ def unavoidable(Q, K1, K2, Y1, Y2, query_cols: int) -> float:
         U2.T @ Y1, U3.T @ Y2
         U1 @ M
 
-    return best_time(products, 7)
+    return best_time(products, 7, clock=CLOCK)
 
 
 def loss_problem(rng, n):
@@ -104,9 +92,9 @@ def main() -> None:
         Q, K1, K2, V1, V2, dO = (rng.uniform(-B, B, (n, D)) for _ in range(6))
         A, Xf, Yf = loss_problem(rng, n)
         reps = 7  # best of 7: the machine may be shared
-        t_fast = best_time(lambda: tensor_attention_fast(Q, K1, K2, V1, V2, EPS, B), reps)
-        t_vjp = best_time(lambda: tensor_attention_vjp_fast(Q, K1, K2, V1, V2, dO, EPS, B), reps)
-        t_gfast = best_time(lambda: tensor_attention_loss_grad_fast(*A, Xf, Yf, EPS, B), reps)
+        t_fast = best_time(lambda: tensor_attention_fast(Q, K1, K2, V1, V2, EPS, B), reps, clock=CLOCK)
+        t_vjp = best_time(lambda: tensor_attention_vjp_fast(Q, K1, K2, V1, V2, dO, EPS, B), reps, clock=CLOCK)
+        t_gfast = best_time(lambda: tensor_attention_loss_grad_fast(*A, Xf, Yf, EPS, B), reps, clock=CLOCK)
         one = np.ones((n, 1))
         t_floor = unavoidable(Q, K1, K2, np.hstack([V1, one]), np.hstack([V2, one]), D + 1)
         Qg, K1g, K2g = A[0] @ Xf[0], A[1] @ Xf[1], A[2] @ Xf[2]
@@ -117,8 +105,8 @@ def main() -> None:
         t_gfloor = unavoidable(Qg, K1g, K2g, Y1, Y2, D + 1 + D * D + D**3)
         t_exact = t_gexact = float("nan")
         if k <= max_exact:
-            t_exact = best_time(lambda: tensor_attention(Q, K1, K2, V1, V2), 1)
-            t_gexact = best_time(lambda: tensor_attention_loss_grad(*A, Xf, Yf), 1)
+            t_exact = best_time(lambda: tensor_attention(Q, K1, K2, V1, V2), 1, clock=CLOCK)
+            t_gexact = best_time(lambda: tensor_attention_loss_grad(*A, Xf, Yf), 1, clock=CLOCK)
         rows.append((n, t_exact, t_fast, t_vjp, t_gexact, t_gfast, t_fast / t_floor, t_gfast / t_gfloor))
         print(f"{n:>6} | {t_exact:8.3f} {t_fast:8.4f} {t_exact / t_fast:8.0f} {t_fast / t_floor:8.2f} | {t_vjp:8.4f} | "
               f"{t_gexact:10.3f} {t_gfast:9.4f} {t_gexact / t_gfast:8.0f} {t_gfast / t_gfloor:8.2f}", flush=True)

@@ -21,9 +21,9 @@ run in a few seconds; ``--plot FILE.png`` to save the timing plot).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _timing import best_time, slope
 
 from algorithms.features import feature_rank
 from algorithms.transformer import (
@@ -43,16 +43,8 @@ def config(layers: int) -> TransformerConfig:
 
 
 def gradient_time(params, X, mode: str, eps: float, repeats: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        loss_and_grad(params, X, X, mode=mode, eps=eps, block=64 if mode == "fast" else 128)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def slope(ns, ts) -> float:
-    return float(np.polyfit(np.log2(ns), np.log2(ts), 1)[0])
+    block = 64 if mode == "fast" else 128
+    return best_time(lambda: loss_and_grad(params, X, X, mode=mode, eps=eps, block=block), repeats)
 
 
 def timing(ns, eps: float, exact_limit: float, plot: str | None) -> None:

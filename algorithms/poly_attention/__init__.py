@@ -2,9 +2,11 @@
 
 Modules
 -------
-polynomial
+attention_polynomial
     :class:`AttentionPolynomial` ``h``, its (hyper)graph, elimination width and
-    the named mechanisms (self, tensor, Strassen, tree, path attention).
+    the named mechanisms (:func:`self_attention_polynomial`,
+    :func:`tensor_attention_polynomial`, :func:`strassen_attention_polynomial`,
+    :func:`tree_attention_polynomial`, :func:`path_attention_polynomial`).
 exact
     The definition by brute force and exact evaluation by variable elimination.
 fast
@@ -13,9 +15,29 @@ fast
 table
     The mechanism table: exact cost, lower bound, entry threshold, tasks.
 tasks
-    Function composition and Match3: generators, answers, explicit weights.
+    Polyadic tasks, one module each: function composition, Match3, binary
+    relation composition, polynomial root-finding; generators, answers,
+    explicit one-layer weights.
+polynomial
+    The old module path, and the old constructor names ``self_attention``,
+    ``tensor_attention``, ``strassen_attention``, ``path_attention``,
+    ``tree_attention`` (aliases of the ``*_polynomial`` names, still exported
+    here).
+
+See docs/poly-attention.md.
 """
 
+from .attention_polynomial import (
+    AttentionPolynomial,
+    best_elimination_order,
+    elimination_cost,
+    path_attention_polynomial,
+    self_attention_polynomial,
+    strassen_attention_polynomial,
+    tensor_attention_polynomial,
+    tensor_form,
+    tree_attention_polynomial,
+)
 from .exact import (
     ExactResult,
     check_poly_inputs,
@@ -24,14 +46,10 @@ from .exact import (
 )
 from .fast import FastResult, fast_error_bound, poly_attention_fast, value_product_range
 from .polynomial import (
-    AttentionPolynomial,
-    best_elimination_order,
-    elimination_cost,
     path_attention,
     self_attention,
     strassen_attention,
     tensor_attention,
-    tensor_form,
     tree_attention,
 )
 from .table import MECHANISMS, markdown_table
@@ -40,12 +58,17 @@ __all__ = [
     "AttentionPolynomial",
     "best_elimination_order",
     "elimination_cost",
+    "path_attention_polynomial",
+    "self_attention_polynomial",
+    "strassen_attention_polynomial",
+    "tensor_attention_polynomial",
+    "tree_attention_polynomial",
+    "tensor_form",
     "path_attention",
     "self_attention",
     "strassen_attention",
     "tensor_attention",
     "tree_attention",
-    "tensor_form",
     "ExactResult",
     "check_poly_inputs",
     "poly_attention_bruteforce",

@@ -3,8 +3,8 @@
 Each row records what the papers state (with the theorem and the hypothesis)
 next to what this package measures, and names the test or bench that checks
 the part code can check.  Sources: Chakrabarti, Pitassi & Alman (arXiv
-2602.02422; statements read through secondary summaries, papers/poly-attention.md
-§3-§5: treat their wording as unconfirmed), Alman & Song (arXiv 2302.13214,
+2602.02422; statements read through secondary summaries, see
+docs/poly-attention.md: treat their wording as unconfirmed), Alman & Song (arXiv 2302.13214,
 2310.04064), Kozachinskiy et al. (arXiv 2501.19215), Sanford, Hsu & Telgarsky
 (arXiv 2306.02896), Peng, Narayanan & Papadimitriou (arXiv 2402.08164).
 "ours" in a task column names a construction of
@@ -31,12 +31,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .polynomial import (
+from .attention_polynomial import (
     AttentionPolynomial,
-    path_attention,
-    self_attention,
-    strassen_attention,
-    tensor_attention,
+    path_attention_polynomial,
+    self_attention_polynomial,
+    strassen_attention_polynomial,
+    tensor_attention_polynomial,
 )
 
 __all__ = ["MechanismRow", "MECHANISMS", "markdown_table"]
@@ -59,7 +59,7 @@ class MechanismRow:
 
 MECHANISMS: tuple[MechanismRow, ...] = (
     MechanismRow(
-        "self-attention", self_attention(),
+        "self-attention", self_attention_polynomial(),
         "n^2 d", "n^{2-o(1)} (SETH, at B = Θ(√log n); AS23)",
         "n^{1+o(1)} iff B = o(√log n) (AS23)",
         "no (Peng et al. 2024, once n log n > H(d+1)p)", "no", "no (Sanford et al. 2023)",
@@ -69,7 +69,7 @@ MECHANISMS: tuple[MechanismRow, ...] = (
         " fails relation composition: test_one_head_self_attention_lookups_decide_the_wrong_relation (demo)",
     ),
     MechanismRow(
-        "3-tensor attention", tensor_attention(3),
+        "3-tensor attention", tensor_attention_polynomial(3),
         "n^3 d", "n^{3-o(1)} (SETH; AS24b)",
         "n^{1+o(1)} iff B = o((log n)^{1/3}) (AS24b)",
         "yes", "no: r = 3 needs n^{1-o(1)} heads (Thm 3.3)", "yes (Sanford et al.; here 2 heads)",
@@ -79,7 +79,7 @@ MECHANISMS: tuple[MechanismRow, ...] = (
         " tasks: test_three_variable_task_heads_run_as_one_3_tensor_head",
     ),
     MechanismRow(
-        "Strassen attention", strassen_attention(),
+        "Strassen attention", strassen_attention_polynomial(),
         "n^ω d (Kozachinskiy et al. Thm 4.1); n^3 here", "n^{ω-o(1)} (Max-2SAT conjecture; poly paper)",
         "n^{1+o(1)} iff B = o(√log n) (Thm 3.6)",
         "yes (Kozachinskiy et al. Thm 4.2)", "no: r = 3 needs n^{1-o(1)} heads (Thm 3.3)", "yes (Thm 4.2; here 2 heads)",
@@ -89,7 +89,7 @@ MECHANISMS: tuple[MechanismRow, ...] = (
         " relation composition: test_one_strassen_head_solves_binary_relation_composition",
     ),
     MechanismRow(
-        "tree attention (path h_r)", path_attention(3),
+        "tree attention (path h_r)", path_attention_polynomial(3),
         "n^2 d (Thms 3.1, 3.4, 3.5)", "n^{2-o(1)} (SETH; contains self-attention)",
         "n^{1+o(1)} iff B = o(√log n) (Thm 3.6)",
         "yes (Thm 3.1)", "yes, one head (Thm 3.4)", "not stated (open here)",

@@ -1,4 +1,4 @@
-"""AttentionPolynomial: structure, named mechanisms, elimination width, validation."""
+"""AttentionPolynomial: structure, named mechanisms, elimination width, validation, old names."""
 
 import networkx as nx
 import numpy as np
@@ -8,24 +8,24 @@ from algorithms.poly_attention import (
     AttentionPolynomial,
     best_elimination_order,
     elimination_cost,
-    path_attention,
+    path_attention_polynomial,
     poly_attention_exact,
-    self_attention,
-    strassen_attention,
-    tensor_attention,
+    self_attention_polynomial,
+    strassen_attention_polynomial,
+    tensor_attention_polynomial,
     tensor_form,
-    tree_attention,
+    tree_attention_polynomial,
 )
 
 
 def test_named_mechanisms_have_the_papers_structure():
     # Lemma 2.3 of arXiv 2602.02422: special cases and their exact-time exponents.
     cases = {
-        "self": (self_attention(), 2, 2, True, 2),
-        "tensor3": (tensor_attention(3), 3, 3, False, 3),
-        "tensor4": (tensor_attention(4), 4, 4, False, 4),
-        "strassen": (strassen_attention(), 3, 2, False, 3),
-        "path3": (path_attention(3), 4, 2, True, 2),
+        "self": (self_attention_polynomial(), 2, 2, True, 2),
+        "tensor3": (tensor_attention_polynomial(3), 3, 3, False, 3),
+        "tensor4": (tensor_attention_polynomial(4), 4, 4, False, 4),
+        "strassen": (strassen_attention_polynomial(), 3, 2, False, 3),
+        "path3": (path_attention_polynomial(3), 4, 2, True, 2),
     }
     for name, (h, t, k, tree, exponent) in cases.items():
         assert (h.t, h.degree, h.is_tree, h.cost_exponent) == (t, k, tree, exponent), name
@@ -35,9 +35,9 @@ def test_every_tree_polynomial_has_quadratic_exact_cost():
     rng = np.random.default_rng(0)
     for t in (2, 5, 8, 12):  # 12 > 8 exercises the greedy order
         tree = nx.from_prufer_sequence(list(rng.integers(0, t, size=t - 2))) if t > 2 else nx.path_graph(2)
-        h = tree_attention(tree, root=0)
+        h = tree_attention_polynomial(tree, root=0)
         assert h.is_tree and h.t == t and h.cost_exponent == 2
-    assert path_attention(15).cost_exponent == 2
+    assert path_attention_polynomial(15).cost_exponent == 2
 
 
 def test_cyclic_and_dense_graphs_cost_more():
@@ -64,9 +64,9 @@ def test_forest_is_a_tree_polynomial():
 
 def test_parse_and_str_round_trip():
     h = AttentionPolynomial.parse("x1*x2 + x2 x3 + x3x1")
-    assert h == strassen_attention()
+    assert h == strassen_attention_polynomial()
     assert AttentionPolynomial.parse(str(h)) == h
-    assert str(path_attention(2)) == "x1x2 + x2x3"
+    assert str(path_attention_polynomial(2)) == "x1x2 + x2x3"
 
 
 def test_hypergraph_is_the_incidence_graph():
@@ -78,9 +78,9 @@ def test_hypergraph_is_the_incidence_graph():
 
 def test_tree_attention_relabels_with_the_root_as_query():
     kb = nx.Graph([("Sam", "city"), ("city", "country"), ("Sam", "job")])
-    h = tree_attention(kb, root="Sam")
+    h = tree_attention_polynomial(kb, root="Sam")
     assert h.t == 4 and h.is_tree and len(h.variables_of(1)) == 2
-    assert tree_attention(nx.Graph([(1, 2), (2, 3)])) == path_attention(2)
+    assert tree_attention_polynomial(nx.Graph([(1, 2), (2, 3)])) == path_attention_polynomial(2)
 
 
 def test_tensor_form_reproduces_poly_attention_exactly():
@@ -90,7 +90,7 @@ def test_tensor_form_reproduces_poly_attention_exactly():
         Xs = [rng.normal(size=(5, 2)) for _ in range(h.t)]
         Vs = [rng.normal(size=(5, 2)) for _ in range(h.t - 1)]
         direct = poly_attention_exact(h, Xs, Vs).output
-        as_tensor = poly_attention_exact(tensor_attention(h.t), tensor_form(h, Xs), Vs).output
+        as_tensor = poly_attention_exact(tensor_attention_polynomial(h.t), tensor_form(h, Xs), Vs).output
         np.testing.assert_allclose(as_tensor, direct, rtol=1e-10, atol=1e-12)
 
 
@@ -115,36 +115,32 @@ def test_invalid_polynomials_raise(t, monomials, message):
 
 def test_invalid_constructor_arguments_raise():
     with pytest.raises(ValueError, match="k"):
-        tensor_attention(1)
+        tensor_attention_polynomial(1)
     with pytest.raises(ValueError, match="r"):
-        path_attention(0)
+        path_attention_polynomial(0)
     with pytest.raises(ValueError, match="forest"):
-        tree_attention(nx.cycle_graph(3))
+        tree_attention_polynomial(nx.cycle_graph(3))
     with pytest.raises(ValueError, match="forest"):
-        tree_attention(nx.empty_graph(3))
+        tree_attention_polynomial(nx.empty_graph(3))
     with pytest.raises(ValueError, match="undirected"):
-        tree_attention(nx.DiGraph([(1, 2)]))
+        tree_attention_polynomial(nx.DiGraph([(1, 2)]))
     with pytest.raises(ValueError, match="root"):
-        tree_attention(nx.path_graph(3), root=7)
+        tree_attention_polynomial(nx.path_graph(3), root=7)
     with pytest.raises(ValueError, match="monomial"):
         AttentionPolynomial.parse("x1x2 + y3")
     with pytest.raises(ValueError, match="string"):
         AttentionPolynomial.parse("")
     with pytest.raises(ValueError, match="permutation"):
-        elimination_cost(strassen_attention(), (2, 2))
+        elimination_cost(strassen_attention_polynomial(), (2, 2))
     with pytest.raises(ValueError, match="t=3"):
-        tensor_form(strassen_attention(), [np.ones((2, 1))])
+        tensor_form(strassen_attention_polynomial(), [np.ones((2, 1))])
 
 
-def test_mechanism_table_rows_agree_with_the_code():
-    from algorithms.poly_attention.table import MECHANISMS, markdown_table
+def test_old_constructor_names_are_aliases_of_the_polynomial_constructors():
+    import algorithms.poly_attention as pa
+    from algorithms.poly_attention import polynomial as old_module
 
-    expected = {  # name: (exponent of n for exact elimination, degree k of the entry threshold)
-        "self-attention": (2, 2),
-        "3-tensor attention": (3, 3),
-        "Strassen attention": (3, 2),
-        "tree attention (path h_r)": (2, 2),
-        "general h (t variables, degree k)": (3, 3),
-    }
-    assert {row.name: (row.h.cost_exponent, row.h.degree) for row in MECHANISMS} == expected
-    assert markdown_table().count("\n") == len(MECHANISMS) + 1
+    for old in ("self_attention", "tensor_attention", "strassen_attention", "path_attention", "tree_attention"):
+        new = getattr(pa, f"{old}_polynomial")
+        assert getattr(pa, old) is new and getattr(old_module, old) is new
+    assert old_module.AttentionPolynomial is AttentionPolynomial
