@@ -3,7 +3,7 @@
 For relative error ``eps`` of ``e^x`` on ``[-L/2, L/2]``, three degrees side by
 side: the formula ``C g_AA(L, eps)``
 (:func:`algorithms.bounds.aggarwal_alman_degree_expr`, Aggarwal & Alman 2022,
-Thm 1.2), the degree :func:`algorithms.polynomial.exp_approximation` certifies,
+Thm 1.2), the degree :func:`algorithms.polynomial_method.approximate_exp` certifies,
 and the true error of its float64 coefficients, measured in mpmath at 50
 digits, between the Chebyshev–Bessel truncation bounds.
 :func:`fit_aggarwal_alman_constant` recovers
@@ -28,7 +28,7 @@ import numpy as np
 
 from algorithms._checks import check_eps
 from algorithms.bounds import AGGARWAL_ALMAN_CONSTANT, aggarwal_alman_degree_expr
-from algorithms.polynomial import chebyshev_truncation_error, exp_approximation
+from algorithms.polynomial_method import approximate_exp, chebyshev_truncation_error
 
 __all__ = [
     "DEGREE_GRID",
@@ -55,7 +55,7 @@ class DegreeCertificate:
     ----------
     L, eps : the interval length and target.
     formula_degree : ``AGGARWAL_ALMAN_CONSTANT * g_AA(L, eps)`` (real).
-    code_degree : the degree :func:`exp_approximation` certifies, or ``None``
+    code_degree : the degree :func:`~algorithms.polynomial_method.approximate_exp` certifies, or ``None``
         where float64 cannot reach ``eps``.
     certified_error : its ``max_relative_error`` (``nan`` if infeasible).
     true_error : max relative error of its float64 coefficients measured by
@@ -132,7 +132,7 @@ def degree_certificates(
 
     Notes
     -----
-    Cost: one :func:`exp_approximation` per cell (cached; about a second for
+    Cost: one :func:`~algorithms.polynomial_method.approximate_exp` per cell (cached; about a second for
     ``L = 16``) plus ``points`` 50-digit evaluations.
     """
     for L_ in L_values:
@@ -146,7 +146,7 @@ def degree_certificates(
         for e in eps_values:
             formula = float(aggarwal_alman_degree_expr(L_, e, constant))
             try:
-                p = exp_approximation(-h, h, e)
+                p = approximate_exp(h, 1, e)  # k = 1: the interval [-h, h] itself
             except ValueError:
                 table.append(DegreeCertificate(L_, e, formula, None, math.nan, math.nan, math.nan, math.nan))
                 continue

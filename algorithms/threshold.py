@@ -4,13 +4,13 @@
 gives ``n^{1+o(1)}``, ``B = Theta((log n)^{1/k})`` does not, and SETH forbids
 ``n^{k-q}`` there.  This module evaluates the same ingredients at finite sizes
 (see docs/threshold.md): for each entry bound ``B`` the degree ``g`` the code
-would use (:func:`algorithms.polynomial.exp_approximation` on ``[-B^k, B^k]``),
+would use (:func:`algorithms.polynomial_method.approximate_exp` on ``[-B^k, B^k]``),
 the rank ``r = C(d + g, g)`` (:func:`algorithms.features.feature_rank`), and for
 each ``n`` the flop counts :func:`algorithms.bounds.fast_flops_expr` and
 :func:`algorithms.bounds.exact_flops_expr`.  A point is
 
 - *infeasible* when no float64 power-basis polynomial reaches ``eps`` on the
-  logit interval (``exp_approximation`` raises): the fast algorithm cannot be
+  logit interval (``approximate_exp`` raises): the fast algorithm cannot be
   run as written, whatever ``n``;
 - *fast* when the fast flop count is below the exact one, *exact* otherwise;
 - on the *hard side* when both ``B >= ((k - 1) ln n / gap)^{1/k}``
@@ -56,8 +56,7 @@ from algorithms.bounds import (
     hard_instance_bound_expr,
     mechanism_degree,
 )
-from algorithms.features import feature_rank
-from algorithms.polynomial import exp_approximation
+from algorithms.polynomial_method import approximate_exp, feature_rank
 
 __all__ = ["ThresholdMap", "threshold_map", "plot_threshold_map"]
 
@@ -171,7 +170,7 @@ def threshold_map(
 
     Notes
     -----
-    Cost: one (cached) :func:`exp_approximation` per ``B``, up to a few
+    Cost: one (cached) :func:`~algorithms.polynomial_method.approximate_exp` per ``B``, up to a few
     seconds each for wide intervals; the rest is arithmetic.
     """
     n_arr = np.sort(_positive_vector("n_values", n_values, 1.0))
@@ -188,7 +187,7 @@ def threshold_map(
     degree = np.full(B_arr.size, -1)
     for i, b in enumerate(B_arr):
         try:
-            degree[i] = exp_approximation(-(b**k), b**k, eps).degree
+            degree[i] = approximate_exp(float(b), k, eps).degree
         except ValueError:
             pass
     feasible = degree >= 0

@@ -39,6 +39,12 @@ gap_to_gradient
     Gap max-IP decided by polylog gradient-oracle calls: the repaired
     interpolation proof of AS24a Thm E.5, with a proven quadrature bound
     setting the number of calls.
+finite_field, ov_to_gap
+    OV (k-OV) -> gap max-IP (gap 3-max-IP) by the Merlin-Arthur protocol for
+    set disjointness over a prime field (Aaronson-Wigderson; as used by
+    Abboud-Rubinstein-Williams 2017), a family of ``q^{2T-2}`` instances.
+sat_via_gap
+    SAT -> OV -> gap family -> attention, with its size estimate and refusal.
 pipeline
     ``decide_sat``: the whole chain SAT -> OV -> attention (or tensor attention,
     or the gradient) -> answer, traced stage by stage.
@@ -46,8 +52,8 @@ tour, __main__
     The command line ``python -m reductions {sat-to-ov, decide, tour}``.
 
 The package namespace holds the public entry points (``__all__``), except the
-three functions named like their module -- ``sat_to_ov``, ``ov_to_attention``,
-``gap_to_attention`` -- which would hide the module ``reductions.sat_to_ov``
+four functions named like their module -- ``sat_to_ov``, ``ov_to_attention``,
+``gap_to_attention``, ``ov_to_gap`` -- which would hide the module ``reductions.sat_to_ov``
 (etc.) behind the function; import those from their module, e.g. ``from
 reductions.sat_to_ov import sat_to_ov``.
 """
@@ -97,6 +103,8 @@ from reductions.ov_to_attention import (
     AttentionInstance,
     kov_to_tensor_attention,
 )
+from reductions.ov_to_gap import kov_to_gap3
+from reductions.sat_via_gap import decide_ov_via_gap, decide_sat_via_gap
 from reductions.pipeline import FastPathRefused, Trace, decide_sat
 from reductions.sat_to_ov import sat_to_kov
 
@@ -139,6 +147,9 @@ __all__ = [
     "tensor_attention_via_gradient",
     "gap_via_gradient",
     "quadrature_points",
+    "kov_to_gap3",
+    "decide_ov_via_gap",
+    "decide_sat_via_gap",
     # the chain
     "decide_sat",
     "Trace",

@@ -56,7 +56,7 @@ import numpy as np
 
 from algorithms._checks import as_matrix, check_same_rows
 
-from .polynomial import AttentionPolynomial, elimination_cost
+from .attention_polynomial import AttentionPolynomial, elimination_cost
 
 __all__ = [
     "check_poly_inputs",

@@ -85,8 +85,8 @@ from algorithms.error_bounds import (
 )
 from algorithms.polynomial_method import FastResult, LowRankOperator, approximate_exp
 
+from .attention_polynomial import AttentionPolynomial
 from .exact import check_poly_inputs
-from .polynomial import AttentionPolynomial
 
 #: ``FastResult`` and ``value_product_range`` are the core's (:mod:`algorithms.polynomial_method`,
 #: :mod:`algorithms.error_bounds`), re-exported under their poly-attention names.
