@@ -45,12 +45,14 @@ import numpy as np
 
 if TYPE_CHECKING:
     from algorithms.polynomial_method.exp_approximation import ExpApproximation
+    from algorithms.polynomial_method.interval import LogitBounds
     from algorithms.polynomial_method.low_rank import LowRankOperator
 
 __all__ = [
     "UNIT_ROUNDOFF",
     "GRID_MARGIN",
     "gamma",
+    "log_rounding_magnitude",
     "entry_error",
     "product_entry_error",
     "eta",
@@ -70,18 +72,65 @@ GRID_MARGIN = 1.01
 
 
 # ---------------------------------------------------------------------------- entries
-def gamma(operations: int) -> float:
+def gamma(operations: int, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     """``gamma_n = n u / (1 - n u)``, ``u = 2^-53``: relative error of ``n`` rounded float64 steps.
+
+    ``unit_roundoff`` replaces ``u`` for another arithmetic (``10^{1-D}`` for
+    ``D``-digit mpmath).
 
     Examples
     --------
     >>> gamma(2) == 2 * 2.0**-53 / (1 - 2 * 2.0**-53)
     True
     """
-    return operations * UNIT_ROUNDOFF / (1 - operations * UNIT_ROUNDOFF)
+    nu = operations * unit_roundoff
+    return nu / (1 - nu) if nu < 1 else float("inf")
 
 
-def entry_error(approximation: ExpApproximation, operations: int) -> float:
+def log_rounding_magnitude(approximation, bounds: LogitBounds, centre: float | None = None,
+                           cells: int = 512) -> float:
+    """``log sup_v sum_j |a_j| A(v)^j e^{-v}``: the size of the absolute terms of a feature product.
+
+    The feature expansion of ``P(v)`` (``v = x``, or ``v = x - c`` with a centring
+    coordinate) adds up terms whose absolute values sum to ``sum_j |a_j| A^j``,
+    ``A`` the absolute-term sum of the logit (``scale sum_l |q_l k_l|``, plus
+    ``|c|`` when centred; docs/polynomial-method.md, "Float64 entry error").
+    With the certificate of :func:`algorithms.polynomial_method.interval.logit_bounds`,
+    ``A <= min(x + 2 neg, absmax)``.  The supremum over the logits is bounded
+    cell by cell on ``cells`` equal cells of the range of ``v`` (on each cell the
+    sum at its right end times ``e^{-v}`` at its left end: both monotone), in log
+    space, so it never overflows.
+
+    Examples
+    --------
+    >>> from algorithms.polynomial_method import approximate_exp
+    >>> from algorithms.polynomial_method.interval import LogitBounds
+    >>> P = approximate_exp(1.0, 2, 1e-6)
+    >>> round(float(np.exp(log_rounding_magnitude(P, LogitBounds(-1.0, 1.0, 0.0, 1.0)))), 3)  # ~ e^{2}
+    7.389
+    """
+    c = 0.0 if centre is None else float(centre)
+    v_lo, v_hi = max(approximation.lo, bounds.lo - c), min(approximation.hi, bounds.hi - c)
+    if v_hi < v_lo:  # a point interval just outside P's (within the certificate's widening)
+        v_lo = v_hi = min(max(bounds.lo - c, approximation.lo), approximation.hi)
+    if hasattr(approximation, "log_abs_coefficients"):
+        log_a = approximation.log_abs_coefficients()
+    else:
+        with np.errstate(divide="ignore"):
+            log_a = np.log(np.abs(np.asarray(approximation.coefficients, dtype=float)))
+    edges = np.linspace(v_lo, v_hi, cells + 1) if v_hi > v_lo else np.array([v_lo, v_lo])
+    A = bounds.abs_sum(edges[1:] + c) + abs(c)
+    j = np.arange(len(log_a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_A = np.log(A)
+        terms = log_a[None, :] + np.where(j[None, :] == 0, 0.0, j[None, :] * log_A[:, None])
+    top = np.max(terms, axis=1)
+    log_sum = top + np.log(np.sum(np.exp(terms - top[:, None]), axis=1))
+    return float(np.max(log_sum - edges[:-1]))
+
+
+def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitBounds | None = None,
+                centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     """Relative error of every entry of ``A~``, i.e. of ``P(x)`` for ``|x| <= M``, computed in float64.
 
     ``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T`` evaluates ``P(x) = sum_j a_j x^j`` at every
@@ -94,7 +143,12 @@ def entry_error(approximation: ExpApproximation, operations: int) -> float:
         e' = 1.01 sampled_error + gamma_n sum_j |a_j| M^j e^M.
 
     The factor 1.01 (``GRID_MARGIN``) covers peaks of the error curve between
-    the points of the certificate's grid, as in ``max_relative_error``.
+    the points of the certificate's grid, as in ``max_relative_error``.  That
+    form assumes every logit's absolute-term sum is at most ``M`` (true on
+    ``[-B^k, B^k]`` with entries ``<= B``).  With a data certificate
+    ``bounds`` (a certified interval narrower than ``[-B^k, B^k]``) the
+    rounding term is ``gamma_n`` times :func:`log_rounding_magnitude`'s
+    supremum instead, which also covers a centring coordinate ``centre``.
 
     Parameters
     ----------
@@ -102,6 +156,12 @@ def entry_error(approximation: ExpApproximation, operations: int) -> float:
         The certified polynomial (its ``sampled_error`` and coefficients).
     operations : int
         ``n``: ``k (g + 1) + r + (keys summed over)`` for a ``k``-way operator.
+    bounds : LogitBounds, optional
+        The certified logit interval and absolute sums of the data.
+    centre : float, optional
+        The centring shift ``c`` (features of ``x - c``).
+    unit_roundoff : float
+        ``2^-53`` (float64) or ``10^{1-D}`` (``D``-digit mpmath).
 
     Returns
     -------
@@ -114,9 +174,14 @@ def entry_error(approximation: ExpApproximation, operations: int) -> float:
     >>> bool(P.sampled_error < entry_error(P, 400) < 1e-6)
     True
     """
-    M = max(abs(approximation.lo), abs(approximation.hi))
-    magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
-    return GRID_MARGIN * approximation.sampled_error + gamma(operations) * magnitude
+    if bounds is None:
+        M = max(abs(approximation.lo), abs(approximation.hi))
+        magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
+        return GRID_MARGIN * approximation.sampled_error + gamma(operations, unit_roundoff) * magnitude
+    log_m = log_rounding_magnitude(approximation, bounds, centre)
+    g = gamma(operations, unit_roundoff)
+    rounding = float(np.exp(min(log_m + np.log(g), 700.0))) if g > 0 else 0.0
+    return GRID_MARGIN * approximation.sampled_error + rounding
 
 
 def product_entry_error(errors: Sequence[float]) -> float:
