@@ -154,7 +154,7 @@ def attention(
     >>> res.degree, res.rank, res.centred, res.covered   # symmetric inputs: not centred
     (7, 330, False, (-1.0, 1.0))
     >>> [round(x, 3) for x in res.logits]   # the interval certified from the data, inside [-B^2, B^2]
-    [-0.878, 0.878]
+    [-0.853, 0.853]
 
     Notes
     -----

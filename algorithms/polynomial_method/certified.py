@@ -233,6 +233,7 @@ def fast_operator(
     precision: str = "float64",
     max_flops: float = MAX_FAST_FLOPS,
     max_seconds: float = MP_MAX_SECONDS,
+    sums: int | None = None,
 ) -> LowRankOperator:
     """The low-rank operator on the certified logit interval of the data: what every fast path runs.
 
@@ -257,6 +258,9 @@ def fast_operator(
     precision : {"float64", "mpmath"}
     max_flops, max_seconds : float
         As in :func:`~algorithms.polynomial_method.plan.plan_fast_path`.
+    sums : int, optional
+        Terms each entry is summed over after the features (default: the keys,
+        ``sum_j n_j``); poly-attention sums over ``(t - 1) n`` positions.
 
     Returns
     -------
@@ -284,6 +288,7 @@ def fast_operator(
     plan = plan_fast_path(
         bounds, columns=m, k=1 + len(keys), eps=eps, n_query=Q.shape[0], n_keys=[K.shape[0] for K in keys],
         d_v=m if d_v is None else int(d_v), precision=precision, max_flops=max_flops, max_seconds=max_seconds,
+        sums=sums,
     )
     return LowRankOperator(Q, keys, plan.approximation, scale, bound, centre=plan.centre, bounds=bounds,
                            precision=plan.precision, plan=plan)

@@ -150,9 +150,12 @@ def _snap(bounds: LogitBounds) -> tuple[float, float]:
     return cs, hs
 
 
-def _operations(k: int, degree: int, rank: int, n_keys: Sequence[int]) -> int:
-    """Rounded steps per entry: the ``k`` monomials, the sum over ``r`` features, the sums over the keys."""
-    return k * (degree + 1) + rank + int(sum(n_keys))
+def _operations(k: int, degree: int, rank: int, n_keys) -> int:
+    """Rounded steps per entry: the ``k`` monomials, the sum over ``r`` features, the sums over the keys.
+
+    ``n_keys`` is the list of key counts, or directly the number of summed terms.
+    """
+    return k * (degree + 1) + rank + int(n_keys if isinstance(n_keys, (int, np.integer)) else sum(n_keys))
 
 
 def _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, g, exact, max_flops, lower: bool) -> None:
@@ -170,11 +173,11 @@ def _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, g, exact, max_flops, 
         )
 
 
-def _constant(bounds: LogitBounds, eps: float, m, k, n_query, n_keys, d_v) -> FastPlan:
+def _constant(bounds: LogitBounds, eps: float, m, k, n_query, n_keys, d_v, summed) -> FastPlan:
     h, c = bounds.half_width, bounds.centre
     err = math.expm1(h)
     P = ExpApproximation(-h, h, eps, 0, np.array([1.0]), err, err, 0.0)
-    e = entry_error(P, _operations(k, 0, 1, n_keys), bounds, c)
+    e = entry_error(P, _operations(k, 0, 1, summed), bounds, c)
     return FastPlan(bounds, "float64", c, P, 0, 1, m, fast_flops(n_query, n_keys, 1, d_v),
                     exact_flops(n_query, n_keys, m, d_v), e, _FLOAT64_DIGITS)
 
@@ -215,11 +218,11 @@ def _float64(bounds, cs, hs, m, k, eps, n_query, n_keys):
     return best, alternatives
 
 
-def _float64_refusal(bounds, cs, hs, m, k, eps, n_query, n_keys, alternatives, rounding) -> Float64Limit:
+def _float64_refusal(bounds, cs, hs, m, k, eps, n_query, summed, alternatives, rounding) -> Float64Limit:
     try:
-        mp = _mp_parts(bounds, cs, hs, m, k, eps, n_keys)
+        mp = _mp_parts(bounds, cs, hs, m, k, eps, summed)
         digits, extra = mp[4], f"; precision='mpmath' would use {mp[4]} digits, degree {mp[1].degree}"
-        seconds = mp_seconds(n_query, n_keys, mp[2], m)
+        seconds = mp_seconds(n_query, [summed], mp[2], m)
         extra += f", about {seconds:.2g} s here"
     except (ValueError, OverflowError):  # only for half-widths beyond the mpmath path's range
         digits, extra = math.inf, ""
@@ -269,6 +272,7 @@ def plan_fast_path(
     precision: str = "float64",
     max_flops: float = MAX_FAST_FLOPS,
     max_seconds: float = MP_MAX_SECONDS,
+    sums: int | None = None,
 ) -> FastPlan:
     """The plan of the module docstring for a certified interval, or the reason the fast path cannot run.
 
@@ -291,6 +295,8 @@ def plan_fast_path(
         A fast path costlier than exact attention is refused only above this many flops.
     max_seconds : float
         Budget of an mpmath run (estimated before it starts).
+    sums : int, optional
+        Terms summed per entry after the features (default ``sum(n_keys)``).
 
     Returns
     -------
@@ -315,18 +321,19 @@ def plan_fast_path(
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     m, n_keys = int(columns), [int(x) for x in n_keys]
     exact = exact_flops(n_query, n_keys, m, d_v)
+    summed = int(sum(n_keys) if sums is None else sums)
     if not (math.isfinite(bounds.lo) and math.isfinite(bounds.hi)):
         _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, math.inf, exact, max_flops, True)
     if bounds.half_width <= eps / 8:
-        return _constant(bounds, eps, m, k, n_query, n_keys, d_v)
+        return _constant(bounds, eps, m, k, n_query, n_keys, d_v, summed)
     cs, hs = _snap(bounds)
     _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, degree_lower_bound(hs, eps), exact, max_flops, True)
     seconds = None
     if precision == "float64":
-        (centre, P, r, dim, e), alternatives = _float64(bounds, cs, hs, m, k, eps, n_query, n_keys)
+        (centre, P, r, dim, e), alternatives = _float64(bounds, cs, hs, m, k, eps, n_query, summed)
         digits = _FLOAT64_DIGITS
     else:
-        centre, P, r, dim, digits, e = _mp_parts(bounds, cs, hs, m, k, eps, n_keys)
+        centre, P, r, dim, digits, e = _mp_parts(bounds, cs, hs, m, k, eps, summed)
         alternatives = {}
     _cost_refusal(bounds, dim, k, eps, n_query, n_keys, d_v, P.degree, exact, max_flops, False)
     if precision == "mpmath":
