@@ -158,7 +158,7 @@ def logit_bounds(Q, keys: Sequence, scale: float | None = None, bound: float | N
     neg_hat = float(np.sum(neg_part)) * (1 + g) + sub
     widen = g * float(np.sum(abs_terms)) + sub
     # Hoelder: two factors in the 2-norm (largest row), the others in the max-norm.
-    norms2 = [float(np.max(np.sqrt(np.sum(X * X, axis=1)))) for X, _ in scaled]
+    norms2 = [float(np.sqrt(np.max(np.einsum("ij,ij->i", X, X)))) for X, _ in scaled]
     norms_inf = [float(np.max(c)) for c in col_abs]
     holder = min(
         norms2[a] * norms2[b] * math.prod(norms_inf[c] for c in range(k) if c not in (a, b))
@@ -167,11 +167,19 @@ def logit_bounds(Q, keys: Sequence, scale: float | None = None, bound: float | N
     absmax_hat = min(float(np.sum(abs_terms)) + widen, holder)
     lo_hat, hi_hat = max(lo_hat, -holder), min(hi_hat, holder)
 
-    with np.errstate(over="ignore"):
-        def out(v: float) -> float:
-            return float(np.ldexp(v * scale, exponent)) if v != 0.0 else 0.0
+    tiny_normal = np.finfo(float).tiny
 
-        lo, hi, neg, absmax = out(lo_hat), out(hi_hat), out(neg_hat), out(absmax_hat)
+    with np.errstate(over="ignore", under="ignore"):
+        def out(v: float, outward: float) -> float:
+            """``v scale 2^exponent``, rounded away from 0 by one subnormal step where ldexp loses bits."""
+            if v == 0.0:
+                return 0.0
+            r = float(np.ldexp(v * scale, exponent))
+            if abs(r) < tiny_normal:
+                r += outward * np.finfo(float).smallest_subnormal
+            return r
+
+        lo, hi, neg, absmax = out(lo_hat, -1.0), out(hi_hat, 1.0), out(neg_hat, 1.0), out(absmax_hat, 1.0)
     h_bound = math.inf
     if bound is not None:
         log_h = math.log(m * scale) + k * math.log(float(bound))
