@@ -63,14 +63,14 @@ from algorithms._blocks import row_blocks
 from algorithms._checks import as_matrix
 from algorithms.error_bounds import UNIT_ROUNDOFF, entry_error
 from algorithms.polynomial_method.exp_approximation import ExpApproximation
-from algorithms.polynomial_method.interval import LogitBounds
-from algorithms.polynomial_method.mp import mp_apply, mp_unit_roundoff
 from algorithms.polynomial_method.features import (
     feature_rank,
     key_features,
     monomials,
     query_features,
 )
+from algorithms.polynomial_method.interval import LogitBounds
+from algorithms.polynomial_method.mp import mp_apply, mp_unit_roundoff
 
 __all__ = ["block_rows", "LowRankOperator"]
 

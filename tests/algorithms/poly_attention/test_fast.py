@@ -4,7 +4,6 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from algorithms.polynomial_method import Float64Limit
 from algorithms.poly_attention import (
     AttentionPolynomial,
     path_attention,
@@ -15,6 +14,7 @@ from algorithms.poly_attention import (
     tree_attention,
     value_product_range,
 )
+from algorithms.polynomial_method import Float64Limit
 
 MECHANISMS = [
     path_attention(2),

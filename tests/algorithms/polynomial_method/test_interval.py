@@ -19,7 +19,7 @@ def _exact_logits(Q, keys, scale):
     factors = [[[Fraction(float(x)) for x in row] for row in X] for X in [Q, *keys]]
     out = []
     for rows in product(*factors):
-        terms = [np.prod([r[l] for r in rows]) for l in range(len(rows[0]))]
+        terms = [np.prod([r[c] for r in rows]) for c in range(len(rows[0]))]
         out.append((s * sum(terms), s * sum(abs(t) for t in terms)))
     return out
 

@@ -7,13 +7,12 @@ from math import comb
 
 import numpy as np
 import pytest
-
-from algorithms.polynomial_method import CostExceedsExact, Float64Limit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import algorithms.tensor_attention.forward as forward
 from algorithms.kron import column_kron
+from algorithms.polynomial_method import CostExceedsExact, Float64Limit
 from algorithms.tensor_attention import (
     low_rank_tensor_attention,
     tensor_attention,
