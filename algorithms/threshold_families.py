@@ -16,7 +16,7 @@ computes, for ``n = 2^4 ... 2^40``:
     separates the ``N^{k-1}`` far tuples; :mod:`reductions.gap_to_attention`);
 
 * the certified degree ``g``: the degree
-  :func:`~algorithms.polynomial_method.exp_approximation` certifies in float64
+  :func:`~algorithms.polynomial_method.certified.exp_on_interval` certifies in float64
   where it can (``source = "float64"``), otherwise the Bessel-certified degree
   ``E_g(h) e^h <= eps`` of :func:`~algorithms.polynomial_method.bessel.chebyshev_degrees`
   (``"bessel"``: a proof in exact arithmetic, what ``precision="mpmath"`` runs);
@@ -48,7 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
-from algorithms.polynomial_method import exact_flops, exp_approximation, fast_flops
+from algorithms.polynomial_method import exact_flops, fast_flops
+from algorithms.polynomial_method.certified import exp_on_interval
 from algorithms.polynomial_method.bessel import chebyshev_degrees
 
 __all__ = [
@@ -119,7 +120,7 @@ def family_degree(lo: float, hi: float, eps: float) -> tuple[int, str, int]:
     """
     g_lower, g_bessel = chebyshev_degrees((hi - lo) / 2, eps)
     try:
-        return exp_approximation(lo, hi, eps).degree, "float64", g_lower
+        return exp_on_interval(lo, hi, eps).degree, "float64", g_lower
     except ValueError:
         return g_bessel, "bessel", g_lower
 

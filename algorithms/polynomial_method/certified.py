@@ -26,8 +26,9 @@ The fast paths themselves do not use ``[-B^k, B^k]`` but the interval the data
 actually fill: :func:`fast_operator` certifies it in ``O(n d)``
 (:mod:`~algorithms.polynomial_method.interval`), plans degree, centring and
 precision on it (:mod:`~algorithms.polynomial_method.plan`) and builds the
-operator.  Together with the plan this module is the only caller of
-:func:`~algorithms.polynomial_method.exp_approximation.exp_approximation`.
+operator.  This module is the only caller of
+:func:`~algorithms.polynomial_method.exp_approximation.exp_approximation`
+(the plan and :mod:`algorithms.threshold_families` go through :func:`exp_on_interval`).
 
 References
 ----------
@@ -58,7 +59,7 @@ from algorithms.polynomial_method.low_rank import LowRankOperator
 from algorithms.polynomial_method.plan import MP_MAX_SECONDS, plan_fast_path
 from algorithms.polynomial_method.refusal import MAX_FAST_FLOPS, Float64Limit
 
-__all__ = ["logit_half_width", "approximate_exp", "polynomial_method_cost", "fast_operator"]
+__all__ = ["logit_half_width", "approximate_exp", "exp_on_interval", "polynomial_method_cost", "fast_operator"]
 
 _LOGITS = {2: "bilinear", 3: "trilinear"}
 _SCREEN_MARGIN = 1e3
@@ -160,6 +161,26 @@ def approximate_exp(
             f"past this limit): {exc}",
             digits=math.log10(2 * math.exp(min(2 * h, 700.0)) / eps), rounding=2.0**-53 * math.exp(min(2 * h, 700.0)),
         ) from None
+
+
+def exp_on_interval(lo: float, hi: float, eps: float) -> ExpApproximation:
+    """The float64-certified polynomial for ``e^x`` on a given interval ``[lo, hi]`` (cached).
+
+    The entry point of :mod:`~algorithms.polynomial_method.plan` (a certified
+    logit interval, possibly asymmetric) and of the figure's degrees.
+
+    Raises
+    ------
+    ValueError
+        As :func:`~algorithms.polynomial_method.exp_approximation.exp_approximation`
+        (no float64 power basis reaches ``eps`` there, or bad arguments).
+
+    Examples
+    --------
+    >>> exp_on_interval(0.0, 2.0, 1e-6).degree
+    7
+    """
+    return exp_approximation(lo, hi, eps)
 
 
 def polynomial_method_cost(bound: float, k: int, d: int, eps: float, *, certified: bool = True) -> tuple[int, int]:

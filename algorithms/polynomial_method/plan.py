@@ -23,7 +23,7 @@ reasons the fast path can refuse"):
    ``x`` on ``[c - h, c + h]`` (rank ``C(m + g', g')``) and, when ``c != 0``, the
    centred one, ``x - c = scale <[q, -c/scale], [k, 1]>`` on ``[-h, h]`` (one more
    coordinate, rank ``C(m + 1 + g, g)``).  Each is certified by
-   :func:`~.exp_approximation.exp_approximation` and its entry error recomputed
+   :func:`~.certified.exp_on_interval` and its entry error recomputed
    with the data's absolute sums (:func:`algorithms.error_bounds.entry_error`);
    the smaller rank among those within ``eps`` wins (ties: uncentred).  In exact
    arithmetic ``g = g'`` (the degree depends on ``h`` only), so centring is
@@ -45,7 +45,7 @@ import numpy as np
 
 from algorithms.error_bounds import GRID_MARGIN, entry_error
 from algorithms.polynomial_method.bessel import EXACT_BESSEL_MAX_HALF_WIDTH, degree_lower_bound
-from algorithms.polynomial_method.exp_approximation import ExpApproximation, exp_approximation
+from algorithms.polynomial_method.exp_approximation import ExpApproximation
 from algorithms.polynomial_method.features import feature_rank
 from algorithms.polynomial_method.interval import LogitBounds
 from algorithms.polynomial_method.mp import mp_digits, mp_exp_approximation, mp_seconds, mp_unit_roundoff
@@ -184,6 +184,7 @@ def _constant(bounds: LogitBounds, eps: float, m, k, n_query, n_keys, d_v, summe
 
 def _float64(bounds, cs, hs, m, k, eps, n_query, n_keys):
     """Certify the uncentred and the centred basis in float64; return the cheaper valid one, or raise."""
+    from algorithms.polynomial_method.certified import exp_on_interval  # certified imports this module
     candidates = [None] if cs == 0.0 else ([None] if abs(cs) <= 4 * hs + 40 else []) + [cs]
     best, alternatives, worst = None, {}, 0.0
     for centre in candidates:
@@ -196,7 +197,7 @@ def _float64(bounds, cs, hs, m, k, eps, n_query, n_keys):
             continue
         for eps_poly in (eps, eps / 2, eps / 4):
             try:
-                P = exp_approximation(lo_v, hi_v, eps_poly)
+                P = exp_on_interval(lo_v, hi_v, eps_poly)
             except ValueError as exc:
                 alternatives[name] = f"no float64 power basis reaches eps: {exc}"
                 worst = max(worst, eps)

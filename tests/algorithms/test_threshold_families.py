@@ -51,7 +51,7 @@ def test_computed_points_check_by_hand_and_in_mpmath(family, k, log2_n, c):
     r = math.comb(p["d"] + g, g)
     fast = n * r * (2 * k * (p["d"] + 1) + k + 1)  # bounds.fast_flops_expr with n tokens a side
     exact = n**k * (4 * p["d"] + 2)
-    assert p["rank"] == r and p["fast_flops"] == pytest.approx(fast) and p["exact_flops"] == pytest.approx(exact)
+    assert p["rank"] == pytest.approx(r, rel=1e-15) and p["fast_flops"] == pytest.approx(fast) and p["exact_flops"] == pytest.approx(exact)
     assert p["fast_exponent"] == pytest.approx(math.log(fast) / ln_n)
     assert p["exact_exponent"] == pytest.approx(k + math.log(4 * p["d"] + 2) / ln_n)
 
@@ -75,12 +75,14 @@ def test_committed_results_are_what_the_library_computes():
     for p in data["computed"]:
         if p["log2_n"] in (10, 20) and p["c"] == 1.0:
             q = family_point(p["family"], p["k"], p["log2_n"], p["c"])
-            assert (q["degree"], q["source"], q["rank"]) == (p["degree"], p["source"], p["rank"])
-            assert q["fast_exponent"] == pytest.approx(p["fast_exponent"], rel=1e-12)
+            assert (q["degree"], q["source"]) == (p["degree"], p["source"])
+            assert q["rank"] == pytest.approx(p["rank"], rel=1e-6)  # the file keeps 7 significant digits
+            assert q["fast_exponent"] == pytest.approx(p["fast_exponent"], rel=1e-6)
     for m in data["measured"]:
         assert m["error"] <= m["error_bound"] and m["precision"] in ("float64", "mpmath")
         fam = family_parameters(m["family"], m["k"], m["log2_n"], m["c"])
-        assert fam["lo"] - 1e-9 <= m["logits"][0] <= m["logits"][1] <= fam["hi"] + 1e-9
+        tol = 1e-6 * max(1.0, abs(fam["hi"]))  # the file keeps 7 significant digits
+        assert fam["lo"] - tol <= m["logits"][0] <= m["logits"][1] <= fam["hi"] + tol
     assert all(v == [1.0, 1.0] for key, lim in data["asymptotes"].items() for f, v in lim.items() if f != "at")
     assert all(1 < lim["at"][0] < lim["at"][1] for lim in data["asymptotes"].values())
 
@@ -93,7 +95,7 @@ def test_the_at_asymptote_is_sympys_limit():
     n = SYMBOLS.n
     lo = asymptotic_exponent(2, sp.sqrt(sp.log(n) / 2), sp.log(n) / sp.log(2), 1 / n, constant=sp.Rational(3, 2),
                              rank_bound="lower")
-    assert float(lo) == pytest.approx(load_results()["asymptotes"]["k=2,c=1"]["at"][0], rel=1e-12)
+    assert float(lo) == pytest.approx(load_results()["asymptotes"]["k=2,c=1"]["at"][0], rel=1e-6)
     assert float(lo) == pytest.approx(math.log(2 + 3 * math.log(2)) / math.log(2), rel=1e-12)
 
 
