@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from algorithms.polynomial_method import exact_flops, fast_flops
-from algorithms.polynomial_method.certified import exp_on_interval
 from algorithms.polynomial_method.bessel import chebyshev_degrees
+from algorithms.polynomial_method.certified import exp_on_interval
 
 __all__ = [
     "FAMILIES",

@@ -121,12 +121,12 @@ from reductions.gap import (
     Gap3Instance,
     GapInstance,
     HammingGapInstance,
+    disjoint_gap_instance,
     gap_answer,
     max_inner_product,
     max_inner_product3,
     min_hamming_distance,
     planted_gap3_instance,
-    disjoint_gap_instance,
     planted_gap_instance,
     to_hamming,
 )

@@ -11,17 +11,16 @@ from algorithms.attention import (
     attention,
     attention_error_bound,
     attention_fast,
-    low_rank_attention,
 )
 from algorithms.polynomial_method import CostExceedsExact, Float64Limit, exp_approximation, logit_bounds
 from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
 from reductions.gap import (
     Gap3Instance,
     GapInstance,
+    disjoint_gap_instance,
     gap_answer,
     max_inner_product,
     planted_gap3_instance,
-    disjoint_gap_instance,
     planted_gap_instance,
     to_hamming,
 )
