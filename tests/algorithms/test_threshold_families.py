@@ -99,10 +99,12 @@ def test_the_at_asymptote_is_sympys_limit():
     assert float(lo) == pytest.approx(math.log(2 + 3 * math.log(2)) / math.log(2), rel=1e-12)
 
 
-def test_a_measured_point_runs_the_fast_path_against_exact():
+def test_a_measured_point_runs_the_fast_path_against_exact_in_both_arithmetics():
     m = measure_point("below", 2, 7, c=0.5)
     assert m["error"] <= m["error_bound"] and m["d"] == 4 and m["precision"] == "float64"
-    assert m["degree"] <= family_point("below", 2, 7, c=0.5)["degree"] + 1  # its own (narrower) interval
+    assert m["degree"] == family_point("below", 2, 7, c=0.5)["degree"]  # its data fill the family's interval
+    mp = measure_point("below", 2, 5, c=1.0, precision="mpmath")  # the same family, below the threshold
+    assert mp["error"] <= mp["error_bound"] and mp["precision"] == "mpmath"
 
 
 def test_the_figure_draws_from_the_committed_json():

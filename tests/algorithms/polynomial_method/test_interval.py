@@ -100,3 +100,20 @@ def test_the_certificate_costs_O_n_d_memory():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 6 * n * d * 8  # a few copies of the inputs; an n x n matrix would be 320 GB
+
+
+def test_each_poly_attention_monomial_certifies_its_own_logits():
+    """Poly-attention builds one operator per monomial on that monomial's certified interval."""
+    from algorithms.poly_attention import AttentionPolynomial
+    from algorithms.poly_attention.fast import _factor_operators
+
+    rng = np.random.default_rng(7)
+    h = AttentionPolynomial.parse("x1x2 + x2x3x4")
+    Xs = [rng.uniform(-1.5, 1.5, (3, 2)) for _ in range(h.t)]
+    Xs[2] = np.abs(Xs[2])  # mixed signs and a non-negative factor
+    ops, *_ = _factor_operators(h, Xs, 1.5, 1e-6)
+    for M, op in zip(h.monomials, ops):
+        mats = [Xs[j - 1] for j in M]
+        _contains(op.bounds, mats[0], mats[1:], 0.5)
+        lo, hi = op.plan.covered
+        assert lo <= op.bounds.lo and op.bounds.hi <= hi
