@@ -52,7 +52,6 @@ __all__ = [
     "UNIT_ROUNDOFF",
     "GRID_MARGIN",
     "gamma",
-    "log_rounding_magnitude",
     "entry_error",
     "product_entry_error",
     "eta",
@@ -87,48 +86,6 @@ def gamma(operations: int, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     return nu / (1 - nu) if nu < 1 else float("inf")
 
 
-def log_rounding_magnitude(approximation, bounds: LogitBounds, centre: float | None = None,
-                           cells: int = 512) -> float:
-    """``log sup_v sum_j |a_j| A(v)^j e^{-v}``: the size of the absolute terms of a feature product.
-
-    The feature expansion of ``P(v)`` (``v = x``, or ``v = x - c`` with a centring
-    coordinate) adds up terms whose absolute values sum to ``sum_j |a_j| A^j``,
-    ``A`` the absolute-term sum of the logit (``scale sum_l |q_l k_l|``, plus
-    ``|c|`` when centred; docs/polynomial-method.md, "Float64 entry error").
-    With the certificate of :func:`algorithms.polynomial_method.interval.logit_bounds`,
-    ``A <= min(x + 2 neg, absmax)``.  The supremum over the logits is bounded
-    cell by cell on ``cells`` equal cells of the range of ``v`` (on each cell the
-    sum at its right end times ``e^{-v}`` at its left end: both monotone), in log
-    space, so it never overflows.
-
-    Examples
-    --------
-    >>> from algorithms.polynomial_method import approximate_exp
-    >>> from algorithms.polynomial_method.interval import LogitBounds
-    >>> P = approximate_exp(1.0, 2, 1e-6)
-    >>> round(float(np.exp(log_rounding_magnitude(P, LogitBounds(-1.0, 1.0, 0.0, 1.0)))), 2)  # about e^2 = 7.39
-    7.36
-    """
-    c = 0.0 if centre is None else float(centre)
-    v_lo, v_hi = max(approximation.lo, bounds.lo - c), min(approximation.hi, bounds.hi - c)
-    if v_hi < v_lo:  # a point interval just outside P's (within the certificate's widening)
-        v_lo = v_hi = min(max(bounds.lo - c, approximation.lo), approximation.hi)
-    if hasattr(approximation, "log_abs_coefficients"):
-        log_a = approximation.log_abs_coefficients()
-    else:
-        with np.errstate(divide="ignore"):
-            log_a = np.log(np.abs(np.asarray(approximation.coefficients, dtype=float)))
-    edges = np.linspace(v_lo, v_hi, cells + 1) if v_hi > v_lo else np.array([v_lo, v_lo])
-    A = bounds.abs_sum(edges[1:] + c) + abs(c)
-    j = np.arange(len(log_a))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_A = np.log(A)
-        terms = log_a[None, :] + np.where(j[None, :] == 0, 0.0, j[None, :] * log_A[:, None])
-    top = np.max(terms, axis=1)
-    log_sum = top + np.log(np.sum(np.exp(terms - top[:, None]), axis=1))
-    return float(np.max(log_sum - edges[:-1]))
-
-
 def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitBounds | None = None,
                 centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     """Relative error of every entry of ``A~``, i.e. of ``P(x)`` for ``|x| <= M``, computed in float64.
@@ -147,8 +104,9 @@ def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitB
     form assumes every logit's absolute-term sum is at most ``M`` (true on
     ``[-B^k, B^k]`` with entries ``<= B``).  With a data certificate
     ``bounds`` (a certified interval narrower than ``[-B^k, B^k]``) the
-    rounding term is ``gamma_n`` times :func:`log_rounding_magnitude`'s
-    supremum instead, which also covers a centring coordinate ``centre``.
+    rounding term is ``gamma_n`` times the supremum of
+    :func:`algorithms.polynomial_method.interval.log_rounding_magnitude`
+    instead, which also covers a centring coordinate ``centre``.
 
     Parameters
     ----------
@@ -178,6 +136,8 @@ def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitB
         M = max(abs(approximation.lo), abs(approximation.hi))
         magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
         return GRID_MARGIN * approximation.sampled_error + gamma(operations, unit_roundoff) * magnitude
+    from algorithms.polynomial_method.interval import log_rounding_magnitude  # it imports this module
+
     log_m = log_rounding_magnitude(approximation, bounds, centre)
     g = gamma(operations, unit_roundoff)
     rounding = float(np.exp(min(log_m + np.log(g), 700.0))) if g > 0 else 0.0

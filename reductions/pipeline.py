@@ -26,10 +26,8 @@ reasons, in the message and in ``reason``: ``"cost"``, the certified degree
 ``"float64"``, float64 cannot evaluate the polynomial to ``eps`` (rounding
 ``~ 2^-53 e^{2h}``), a limit of the arithmetic (``precision="mpmath"`` of the
 fast routines lifts it at toy sizes).  Neither refusal is Alman & Song's lower
-bound (Thm 1.4): that is a statement about every algorithm, for ``d =
-Theta(log n)`` and ``B = Theta(sqrt(log n))`` as ``n -> infinity``, under
-SETH; a refusal at the sizes a pipeline runs is consistent with it and
-demonstrates nothing about it.  Only very small formulas pass; on those the
+bound (Thm 1.4): that is a statement about every algorithm under SETH, for
+``d = Theta(log n)``, ``B = Theta(sqrt(log n))``, ``n -> infinity``.  Only very small formulas pass; on those the
 fast path runs and is checked against the exact one in
 ``tests/reductions/test_pipeline.py``.  The gradient route's oracle sees the
 gradient instance of :mod:`reductions.attention_to_gradient`, whose entries

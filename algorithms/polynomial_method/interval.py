@@ -46,7 +46,7 @@ import numpy as np
 
 from algorithms.error_bounds import gamma
 
-__all__ = ["LogitBounds", "logit_bounds"]
+__all__ = ["LogitBounds", "logit_bounds", "log_rounding_magnitude"]
 
 
 @dataclass(frozen=True)
@@ -188,3 +188,44 @@ def logit_bounds(Q, keys: Sequence, scale: float | None = None, bound: float | N
             lo, hi = max(lo, -h_bound), min(hi, h_bound)
             absmax = min(absmax, h_bound * (1 + gamma(m + k + 2)))
     return LogitBounds(lo, max(lo, hi), neg, absmax, h_bound)
+
+
+def log_rounding_magnitude(approximation, bounds: LogitBounds, centre: float | None = None,
+                           cells: int = 512) -> float:
+    """``log sup_v sum_j |a_j| A(v)^j e^{-v}``: the size of the absolute terms of a feature product.
+
+    The feature expansion of ``P(v)`` (``v = x``, or ``v = x - c`` with a centring
+    coordinate) adds up terms whose absolute values sum to ``sum_j |a_j| A^j``,
+    ``A`` the absolute-term sum of the logit (``scale sum_l |q_l k_l|``, plus
+    ``|c|`` when centred; docs/polynomial-method.md, "Float64 entry error").
+    With the certificate of :func:`algorithms.polynomial_method.interval.logit_bounds`,
+    ``A <= min(x + 2 neg, absmax)``.  The supremum over the logits is bounded
+    cell by cell on ``cells`` equal cells of the range of ``v`` (on each cell the
+    sum at its right end times ``e^{-v}`` at its left end: both monotone), in log
+    space, so it never overflows.
+
+    Examples
+    --------
+    >>> from algorithms.polynomial_method import approximate_exp
+    >>> P = approximate_exp(1.0, 2, 1e-6)
+    >>> round(float(np.exp(log_rounding_magnitude(P, LogitBounds(-1.0, 1.0, 0.0, 1.0)))), 2)  # about e^2 = 7.39
+    7.36
+    """
+    c = 0.0 if centre is None else float(centre)
+    v_lo, v_hi = max(approximation.lo, bounds.lo - c), min(approximation.hi, bounds.hi - c)
+    if v_hi < v_lo:  # a point interval just outside P's (within the certificate's widening)
+        v_lo = v_hi = min(max(bounds.lo - c, approximation.lo), approximation.hi)
+    if hasattr(approximation, "log_abs_coefficients"):
+        log_a = approximation.log_abs_coefficients()
+    else:
+        with np.errstate(divide="ignore"):
+            log_a = np.log(np.abs(np.asarray(approximation.coefficients, dtype=float)))
+    edges = np.linspace(v_lo, v_hi, cells + 1) if v_hi > v_lo else np.array([v_lo, v_lo])
+    A = bounds.abs_sum(edges[1:] + c) + abs(c)
+    j = np.arange(len(log_a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_A = np.log(A)
+        terms = log_a[None, :] + np.where(j[None, :] == 0, 0.0, j[None, :] * log_A[:, None])
+    top = np.max(terms, axis=1)
+    log_sum = top + np.log(np.sum(np.exp(terms - top[:, None]), axis=1))
+    return float(np.max(log_sum - edges[:-1]))

@@ -47,7 +47,7 @@ from algorithms.error_bounds import GRID_MARGIN, entry_error
 from algorithms.polynomial_method.bessel import EXACT_BESSEL_MAX_HALF_WIDTH, degree_lower_bound
 from algorithms.polynomial_method.exp_approximation import ExpApproximation
 from algorithms.polynomial_method.features import feature_rank
-from algorithms.polynomial_method.interval import LogitBounds
+from algorithms.polynomial_method.interval import LogitBounds, log_rounding_magnitude
 from algorithms.polynomial_method.mp import mp_digits, mp_exp_approximation, mp_seconds, mp_unit_roundoff
 from algorithms.polynomial_method.refusal import (
     MAX_FAST_FLOPS,
@@ -251,8 +251,6 @@ def _mp_parts(bounds, cs, hs, m, k, eps, n_keys):
     P = mp_exp_approximation(lo_v, hi_v, eps_poly, d0)
     r = feature_rank(dim, P.degree)
     ops = _operations(k, P.degree, r, n_keys) + 1
-    from algorithms.error_bounds import log_rounding_magnitude
-
     D = mp_digits(log_rounding_magnitude(P, bounds, centre), ops, eps)
     if D > d0:
         P = mp_exp_approximation(lo_v, hi_v, eps_poly, D)
@@ -312,7 +310,7 @@ def plan_fast_path(
 
     Examples
     --------
-    >>> from algorithms.polynomial_method.interval import LogitBounds
+    >>> from algorithms.polynomial_method.interval import LogitBounds, log_rounding_magnitude
     >>> p = plan_fast_path(LogitBounds(-0.99, 0.98, 1.0, 1.0), columns=4, k=2, eps=1e-6,
     ...                    n_query=100, n_keys=[100], d_v=4)
     >>> p.degree, p.rank, p.centred, p.covered
