@@ -137,8 +137,8 @@ def test_attention_vjp_matches_mpmath_differences_beyond_float64():
         dOm = to_mp(dO)
 
         def f(arrs):
-            O = mp_attention([arrs[0], arrs[1]], [arrs[2]], d)
-            return sum(O[i][c] * dOm[i][c] for i in range(2) for c in range(2))
+            out = mp_attention([arrs[0], arrs[1]], [arrs[2]], d)
+            return sum(out[i][c] * dOm[i][c] for i in range(2) for c in range(2))
 
         tiny = mp.mpf("1e-30") / mp.mpf(2) ** 601
         ref = central_differences(f, [to_mp(Q), to_mp(K), to_mp(V)], [tiny, tiny, mp.mpf("1e-30")])
@@ -157,8 +157,8 @@ def test_tensor_attention_vjp_matches_mpmath_differences_beyond_float64():
         dOm = to_mp(dO)
 
         def f(arrs):
-            O = mp_attention(arrs[:3], arrs[3:], d)
-            return O[0][0] * dOm[0][0]
+            out = mp_attention(arrs[:3], arrs[3:], d)
+            return out[0][0] * dOm[0][0]
 
         tiny = mp.mpf("1e-30") / mp.mpf(2) ** 802
         ref = central_differences(f, [to_mp(A) for A in (Q, K1, K2, V1, V2)], [tiny] * 3 + [mp.mpf("1e-30")] * 2)
