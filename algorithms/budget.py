@@ -100,24 +100,34 @@ class Estimate:
 
 
 class BudgetExceeded(ValueError):
-    """An estimate above a limit; ``parameter`` is ``"max_seconds"`` or ``"max_memory"``."""
+    """An estimate above a limit.
 
-    def __init__(self, estimate: Estimate, parameter: str, limit: float) -> None:
-        self.estimate, self.parameter, self.limit = estimate, parameter, limit
-        if parameter == "max_seconds":
-            need, have, suggest = format_seconds(estimate.seconds), format_seconds(limit), estimate.seconds * 2
-        else:
-            need, have, suggest = format_bytes(estimate.memory), format_bytes(limit), estimate.memory * 2
-        raise_it = f"{parameter}={_suggest(suggest)}" if math.isfinite(suggest) else f"{parameter}=math.inf"
+    ``parameter`` is the first limit exceeded (``"max_memory"`` before
+    ``"max_seconds"``), ``exceeded`` all of them; ``estimate`` and ``limits``
+    (a dict) give the figures.
+    """
+
+    def __init__(self, estimate: Estimate, exceeded: dict[str, float]) -> None:
+        self.estimate, self.limits = estimate, dict(exceeded)
+        self.exceeded = list(exceeded)
+        self.parameter = self.exceeded[0]
+        self.limit = exceeded[self.parameter]
+        need = {"max_seconds": estimate.seconds, "max_memory": estimate.memory}
+        shown = {"max_seconds": format_seconds, "max_memory": format_bytes}
+        above = " and ".join(f"{p}={shown[p](limit)}" for p, limit in exceeded.items())
+        raise_it = ", ".join(f"{p}={_suggest(2 * need[p])}" for p in exceeded)
+        env = " and ".join(f"BOUNDED_ENTRIES_{p.upper()}" for p in exceeded)
+        plural = len(exceeded) > 1
         super().__init__(
-            f"{estimate.what}: estimated {need}, above the limit {parameter}={have}; raise it with "
-            f"{raise_it} (or `with algorithms.budget.limits({raise_it})`, or the environment variable "
-            f"BOUNDED_ENTRIES_{parameter.upper()}) to run it anyway"
+            f"{estimate.what}: estimated {format_seconds(estimate.seconds)} and {format_bytes(estimate.memory)}, "
+            f"above the limit{'s' if plural else ''} {above}; to run it anyway raise {'them' if plural else 'it'}: "
+            f"{raise_it} (or `with algorithms.budget.limits({raise_it})`, or the environment "
+            f"variable{'s' if plural else ''} {env})"
         )
 
 
 def _suggest(value: float) -> str:
-    return f"{float(f'{value:.2g}'):g}"
+    return f"{float(f'{value:.2g}'):g}" if math.isfinite(value) else "math.inf"
 
 
 def format_seconds(seconds: float) -> str:
@@ -142,14 +152,14 @@ def format_bytes(n: float) -> str:
     Examples
     --------
     >>> format_bytes(2 * 1024**3), format_bytes(1.5e6)
-    ('2 GiB', '1.4 MiB')
+    ('2 GiB', '1.43 MiB')
     """
     if not math.isfinite(n):
         return "inf B"
     for unit, size in (("EiB", 1024**6), ("PiB", 1024**5), ("TiB", 1024**4), ("GiB", 1024**3),
                        ("MiB", 1024**2), ("KiB", 1024)):
         if n >= size:
-            return f"{n / size:.2g} {unit}"
+            return f"{n / size:.3g} {unit}"
     return f"{n:.0f} B"
 
 
@@ -256,10 +266,13 @@ def check_budget(
     max_seconds = _check_limit("max_seconds", max_seconds) or default_seconds
     max_memory = _check_limit("max_memory", max_memory) or default_memory
     estimate = Estimate(what, float(seconds), float(memory))
-    if estimate.memory > max_memory:
-        raise BudgetExceeded(estimate, "max_memory", max_memory)
-    if estimate.seconds > max_seconds:
-        raise BudgetExceeded(estimate, "max_seconds", max_seconds)
+    exceeded = {}
+    if not estimate.memory <= max_memory:  # NaN counts as exceeded
+        exceeded["max_memory"] = max_memory
+    if not estimate.seconds <= max_seconds:
+        exceeded["max_seconds"] = max_seconds
+    if exceeded:
+        raise BudgetExceeded(estimate, exceeded)
     return estimate
 
 

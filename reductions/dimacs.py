@@ -62,7 +62,7 @@ def read_text(text_or_path: str | os.PathLike) -> tuple[str, str | None]:
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a DIMACS file")
     if not path.exists():
-        raise FileNotFoundError(f"no such DIMACS file: {str(path)!r}")
+        raise FileNotFoundError(f"no such DIMACS file: {str(path)!r} (No such file or directory)")
     data = path.read_bytes()
     try:
         return data.decode("utf-8"), str(path)

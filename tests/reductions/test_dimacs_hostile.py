@@ -106,9 +106,9 @@ def test_brute_force_refuses_huge_formulas_at_once(fn):
 
 def test_brute_force_budget_names_the_limit_and_can_be_raised():
     f = CNF(30, [(1, 2, 3)] * 100)
-    with pytest.raises(ValueError, match=r"max_memory=.*raise it with max_memory="):
+    with pytest.raises(ValueError, match=r"above the limit max_memory=2 GiB; to run it anyway raise it: max_memory="):
         models_mask(f)
-    with pytest.raises(ValueError, match=r"above the limit max_seconds=.*raise it with max_seconds="):
+    with pytest.raises(ValueError, match=r"above the limit max_seconds=60 s; to run it anyway raise it: max_seconds="):
         solve(CNF(34, [(1, 2, 3)] * 140))
     assert models_mask(f, 1, 8).all() and not models_mask(f, 0, 1).any()
     with pytest.raises(ValueError, match="start"):
