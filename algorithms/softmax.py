@@ -38,7 +38,18 @@ exactly the uniform distribution on the row's ties ``{j : S_ij = m_i}``
 this way get ``lse_i = NaN`` (their log-normaliser may not be a float64), and
 so do rows whose ``m_i + log z_i`` rounds ``log z_i`` away (``|m_i| > ~1e4``:
 at a tie of a huge maximum ``lse_i == m_i``, and ``exp(S - lse)`` would give
-every tied key weight 1); :func:`softmax_blocks` recomputes them.  Logits given as a
+every tied key weight 1); :func:`softmax_blocks` recomputes them.
+
+Gradients there.  The exact VJPs (``dS = P o (dO V^T - delta)``, then
+``dS K / d`` ...) replay these weights, so in the saturated regime they give
+the derivative *at the tie*: ``P`` uniform on the tied keys, every other key
+contributing ``e^{-2048}`` or less (0 in float64) to the value and to the
+derivative alike.  With a unique maximum the gradient with respect to the
+logits is 0 (``O_i = v_{j*}``); with ties it is the softmax derivative at equal
+logits and, through ``K / d``, may be of the size of the entries (``1e200``):
+that is the true derivative.  Gradient entries whose own size exceeds float64
+(a product of two entries above ``1.8e308``) are not representable and
+overflow.  Logits given as a
 plain callable (no ``extended`` method) that overflow raise ``ValueError``.
 
 :func:`online_softmax` is the forward pass and :func:`softmax_blocks` the
