@@ -45,6 +45,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from algorithms.polynomial_method.exp_approximation import ExpApproximation
+    from algorithms.polynomial_method.interval import LogitBounds
     from algorithms.polynomial_method.low_rank import LowRankOperator
 
 __all__ = [
@@ -70,18 +71,23 @@ GRID_MARGIN = 1.01
 
 
 # ---------------------------------------------------------------------------- entries
-def gamma(operations: int) -> float:
+def gamma(operations: int, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     """``gamma_n = n u / (1 - n u)``, ``u = 2^-53``: relative error of ``n`` rounded float64 steps.
+
+    ``unit_roundoff`` replaces ``u`` for another arithmetic (``10^{1-D}`` for
+    ``D``-digit mpmath).
 
     Examples
     --------
     >>> gamma(2) == 2 * 2.0**-53 / (1 - 2 * 2.0**-53)
     True
     """
-    return operations * UNIT_ROUNDOFF / (1 - operations * UNIT_ROUNDOFF)
+    nu = operations * unit_roundoff
+    return nu / (1 - nu) if nu < 1 else float("inf")
 
 
-def entry_error(approximation: ExpApproximation, operations: int) -> float:
+def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitBounds | None = None,
+                centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     """Relative error of every entry of ``A~``, i.e. of ``P(x)`` for ``|x| <= M``, computed in float64.
 
     ``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T`` evaluates ``P(x) = sum_j a_j x^j`` at every
@@ -94,7 +100,13 @@ def entry_error(approximation: ExpApproximation, operations: int) -> float:
         e' = 1.01 sampled_error + gamma_n sum_j |a_j| M^j e^M.
 
     The factor 1.01 (``GRID_MARGIN``) covers peaks of the error curve between
-    the points of the certificate's grid, as in ``max_relative_error``.
+    the points of the certificate's grid, as in ``max_relative_error``.  That
+    form assumes every logit's absolute-term sum is at most ``M`` (true on
+    ``[-B^k, B^k]`` with entries ``<= B``).  With a data certificate
+    ``bounds`` (a certified interval narrower than ``[-B^k, B^k]``) the
+    rounding term is ``gamma_n`` times the supremum of
+    :func:`algorithms.polynomial_method.interval.log_rounding_magnitude`
+    instead, which also covers a centring coordinate ``centre``.
 
     Parameters
     ----------
@@ -102,6 +114,12 @@ def entry_error(approximation: ExpApproximation, operations: int) -> float:
         The certified polynomial (its ``sampled_error`` and coefficients).
     operations : int
         ``n``: ``k (g + 1) + r + (keys summed over)`` for a ``k``-way operator.
+    bounds : LogitBounds, optional
+        The certified logit interval and absolute sums of the data.
+    centre : float, optional
+        The centring shift ``c`` (features of ``x - c``).
+    unit_roundoff : float
+        ``2^-53`` (float64) or ``10^{1-D}`` (``D``-digit mpmath).
 
     Returns
     -------
@@ -114,9 +132,16 @@ def entry_error(approximation: ExpApproximation, operations: int) -> float:
     >>> bool(P.sampled_error < entry_error(P, 400) < 1e-6)
     True
     """
-    M = max(abs(approximation.lo), abs(approximation.hi))
-    magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
-    return GRID_MARGIN * approximation.sampled_error + gamma(operations) * magnitude
+    if bounds is None:
+        M = max(abs(approximation.lo), abs(approximation.hi))
+        magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
+        return GRID_MARGIN * approximation.sampled_error + gamma(operations, unit_roundoff) * magnitude
+    from algorithms.polynomial_method.interval import log_rounding_magnitude  # it imports this module
+
+    log_m = log_rounding_magnitude(approximation, bounds, centre)
+    g = gamma(operations, unit_roundoff)
+    rounding = float(np.exp(min(log_m + np.log(g), 700.0))) if g > 0 else 0.0
+    return GRID_MARGIN * approximation.sampled_error + rounding
 
 
 def product_entry_error(errors: Sequence[float]) -> float:

@@ -1,74 +1,113 @@
-"""The threshold on the reductions' own instances: exact decodes, fast refuses or runs.
+"""The threshold on the reductions' own instances: what the fast path does, and why, in both arithmetics.
 
-For gap max-IP instances mapped to attention by :func:`reductions.gap_to_attention.gap_to_attention`
-(Alman & Song 2023 Thm 1.4; see docs/matrix-attention.md), prints for an instance at the threshold scale
-B = Theta(sqrt(log n)) and one far below it: n, d, B^2, the eps the decoder needs, whether
-exact attention decides correctly, what `attention_fast` does at that eps (at these sizes it refuses
-because no float64 power-basis polynomial reaches that eps on [-B^k, B^k]: a float64 limit, not the
-lower bound), and the degree and rank the polynomial method needs in exact arithmetic (lower bounds
-from the Chebyshev truncation error: the cost, a separate phenomenon).  Also the
-tensor analogue at B = Theta((log n)^(1/3)).
+For each instance: n, d, the worst-case B^k, the logit interval the fast path certifies in O(n d) (the
+instance's actual logits lie there), the eps the decoder needs, whether exact attention decides, and what
+the fast path does at that eps in float64 and in mpmath -- runs (degree, rank, error <= bound, seconds,
+decided correctly) or refuses with its reason: "cost" (degree and rank cost more flops than exact
+attention: the complexity phenomenon) or "float64" (float64 cannot evaluate the polynomial: a limit of
+the arithmetic).  Instances: planted gap max-IP at the threshold (Alman & Song 2023 Thm 1.4's shape,
+N = 24, m = 32, gap 3), its t_lo = 0 version on disjoint supports at toy size (B^2 = 2 ln(2N): the same
+Theta(log n) scale, not below it), the tensor one at (log n)^(1/3), SAT -> OV -> attention for two
+four-variable formulas (B = Theta(log N), beyond the threshold), and, for contrast, the honest family
+*below* the threshold (random entries in [-B, B], B = sqrt(ln n)/ln ln n, d = ceil(log2 n), eps = 1/n),
+where no reduction applies: nothing to decide, only the error against exact.
 
-Usage: python bench/gap_threshold.py
+Usage: python bench/gap_threshold.py      (about half a minute)
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from algorithms.attention import (
-    attention,
-    attention_error_bound,
-    attention_fast,
-    low_rank_attention,
-)
-from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
+from algorithms.attention import attention
+from algorithms.polynomial_method import FastPathUnavailable, logit_bounds
+from algorithms.tensor_attention import tensor_attention
+from reductions.cnf import CNF
 from reductions.gap_to_attention import (
+    disjoint_gap_instance,
     gap3_to_tensor_attention,
     gap_to_attention,
     planted_gap3_instance,
     planted_gap_instance,
-    polynomial_method_rank,
-    separated_gap_instance,
 )
+from reductions.ov_to_attention import ov_to_attention
+from reductions.sat_to_ov import sat_to_ov
 
 
-def _fast_outcome(run) -> str:
+def _fast(run, exact, decide, truth, eps, precision) -> str:
+    t0 = time.perf_counter()
     try:
-        run()
-    except ValueError:
-        return "refuses: float64 limit (ValueError naming B)"
-    return "runs"
+        res = run(method="fast", eps=eps, precision=precision)
+    except FastPathUnavailable as exc:
+        extra = (f": {exc.fast_flops:.2g} vs {exc.exact_flops:.2g} flops, g >= {exc.degree}"
+                 if exc.reason == "cost" else f": needs {exc.digits:.0f} digits" if exc.reason == "float64" else "")
+        return f"refuses ({exc.reason}{extra})"
+    err = float(np.max(np.abs(res.output - exact)))
+    ok = "" if decide is None else (" decides," if decide(res.output) is truth else " WRONG,")
+    return (f"runs,{ok} g={res.degree}, r={res.rank}, err {err:.1g} <= {res.max_error_bound:.1g}, "
+            f"{time.perf_counter() - t0:.2f} s")
+
+
+def _row(name, answer, inst, keys, exact_fn, fast_fn, decide, truth, k):
+    exact = exact_fn()
+    b = logit_bounds(inst.Q, keys)
+    ok = decide(exact) is truth if decide is not None else "-"
+    cells = [_fast(fast_fn, exact, decide, truth, inst.eps, p) for p in ("float64", "mpmath")]
+    print(f"| {name} | {answer} | {inst.Q.shape[0]} | {inst.Q.shape[1]} | {inst.B**k:.3g} | "
+          f"[{b.lo:.3g}, {b.hi:.3g}] | {inst.eps:.2g} | {ok} | {cells[0]} | {cells[1]} |", flush=True)
 
 
 def main() -> None:
-    print("| instance | answer | n | d | B^k | decoder eps | exact decides | fast path | degree >= | rank >= |")
+    print("| instance | answer | queries | d | B^k | certified logits | decoder eps | exact decides | fast, float64 "
+          "| fast, mpmath |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for yes in (True, False):
         src, _ = planted_gap_instance(24, 32, 6, 3, 6, yes=yes, seed=0)
         inst, _ = gap_to_attention(src)
-        exact_ok = inst.decide(attention(inst.Q, inst.K, inst.V)) is yes
-        fast = _fast_outcome(lambda: attention_fast(inst.Q, inst.K, inst.V, eps=inst.eps))
-        g, r = polynomial_method_rank(inst.B**2, inst.d, inst.eps)
-        print(f"| matrix, at threshold (N=24, m=32, gap 3) | {'yes' if yes else 'no'} | {inst.n} | {inst.d} | "
-              f"{inst.B**2:.1f} | {inst.eps:.2g} | {exact_ok} | {fast} | {g} | {r:.2g} |")
+        _row("matrix gap, at threshold (N=24, m=32, gap 3)", "yes" if yes else "no", inst, [inst.K],
+             lambda: attention(inst.Q, inst.K, inst.V), lambda **kw: attention(inst.Q, inst.K, inst.V, **kw),
+             inst.decide, yes, 2)
     for yes in (True, False):
-        inst, _ = gap_to_attention(separated_gap_instance(6, 6, 3, yes=yes, seed=0), margin=2.0)
-        P = low_rank_attention(inst.Q, inst.K, eps=inst.eps)
-        out = P.apply(inst.V)
-        err = float(np.max(np.abs(out - attention(inst.Q, inst.K, inst.V))))
-        fast = (f"runs, decides {inst.decide(out) is yes}; error {err:.1g} <= bound "
-                f"{attention_error_bound(P.entry_error, inst.V):.1g} <= tolerance {inst.tolerance:.2g}")
-        print(f"| matrix, below (N=6, m=6, gap 3) | {'yes' if yes else 'no'} | {inst.n} | {inst.d} | "
-              f"{inst.B**2:.2f} | {inst.eps:.2g} | True | {fast} | {P.degree} (used) | {P.rank} (used) |")
+        inst, _ = gap_to_attention(disjoint_gap_instance(6, 6, 3, yes=yes, seed=0), margin=2.0)
+        _row("matrix gap, t_lo = 0, toy (N=6, m=6, gap 3)", "yes" if yes else "no", inst, [inst.K],
+             lambda: attention(inst.Q, inst.K, inst.V), lambda **kw: attention(inst.Q, inst.K, inst.V, **kw),
+             inst.decide, yes, 2)
     for yes in (True, False):
         src, _ = planted_gap3_instance(6, 24, 6, 1, 5, yes=yes, seed=1)
         inst, _ = gap3_to_tensor_attention(src)
-        exact_ok = inst.decide(tensor_attention(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2)) is yes
-        fast = _fast_outcome(lambda: tensor_attention_fast(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2, eps=inst.eps))
-        g, r = polynomial_method_rank(inst.B**3, inst.d, inst.eps)
-        print(f"| tensor, at threshold (N=6, m=24, gap 4) | {'yes' if yes else 'no'} | {inst.n} | {inst.d} | "
-              f"{inst.B**3:.1f} | {inst.eps:.2g} | {exact_ok} | {fast} | {g} | {r:.2g} |")
+        args = (inst.Q, inst.K1, inst.K2, inst.V1, inst.V2)
+        _row("tensor gap, at threshold (N=6, m=24, gap 4)", "yes" if yes else "no", inst, [inst.K1, inst.K2],
+             lambda: tensor_attention(*args), lambda **kw: tensor_attention(*args, **kw), inst.decide, yes, 3)
+    for sat, cnf in ((True, CNF(4, ((1, 2, 3), (-1, -4), (-2, 4), (-3,)))), (False, CNF(4, ((1, 2, 3), (-1,), (-2,), (-3,))))):
+        ov, _ = sat_to_ov(cnf)
+        inst, decode = ov_to_attention(ov.A, ov.B)
+        inst = _WithEps(inst, 1e-6)
+        _row("SAT -> OV -> attention, 4 variables, 4 clauses", "sat" if sat else "unsat", inst, [inst.K],
+             lambda: attention(inst.Q, inst.K, inst.V), lambda **kw: attention(inst.Q, inst.K, inst.V, **kw),
+             lambda out: decode(out) is not None, sat, 2)
+    rng = np.random.default_rng(0)
+    for log2_n in (6, 10):
+        n, ln_n = 2**log2_n, log2_n * np.log(2)
+        B = np.sqrt(ln_n) / np.log(ln_n)
+        Q, K, V = (rng.uniform(-B, B, (n, log2_n)) for _ in range(3))
+        inst = _Plain(Q, K, V, B, 1.0 / n)
+        _row(f"below (honest family, n=2^{log2_n}, d=log2 n, eps=1/n)", "-", inst, [K],
+             lambda: attention(Q, K, V), lambda **kw: attention(Q, K, V, **kw), None, None, 2)
+
+
+class _WithEps:
+    """An OV attention instance with the eps its decoder is run at (the pipeline's default)."""
+
+    def __init__(self, inst, eps):
+        self.Q, self.K, self.V, self.eps = inst.Q, inst.K, inst.V, eps
+        self.B = float(max(np.abs(inst.Q).max(), np.abs(inst.K).max()))
+
+
+class _Plain:
+    def __init__(self, Q, K, V, B, eps):
+        self.Q, self.K, self.V, self.B, self.eps = Q, K, V, B, eps
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ __all__ = [
     "min_hamming_distance",
     "gap_answer",
     "planted_gap_instance",
-    "separated_gap_instance",
+    "disjoint_gap_instance",
     "planted_gap3_instance",
     "to_hamming",
 ]
@@ -276,18 +276,25 @@ def planted_gap_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: b
     return GapInstance(sets[0], sets[1], t_lo, t_hi), pair
 
 
-def separated_gap_instance(N: int, m: int, w: int, *, yes: bool,
-                           seed: int | None = None) -> GapInstance:
-    """A gap max-IP instance with ``t_lo = 0``: the two sides live on disjoint halves.
+def disjoint_gap_instance(N: int, m: int, w: int, *, yes: bool,
+                          seed: int | None = None) -> GapInstance:
+    """A gap max-IP instance with ``t_lo = 0``: the two sides live on disjoint halves of the coordinates.
 
     The rows of ``A`` are weight-``w`` vectors on one random half of the ``m``
     coordinates and those of ``B`` on the other half, so every pair is
     orthogonal (``t_lo = 0``); for ``yes`` one row of ``B`` is replaced by a
-    row of ``A`` (inner product ``w = t_hi``).  The gap is the whole weight, so
-    :func:`reductions.gap_to_attention.gap_to_attention` needs only ``B^2 = m
-    ln(margin N) / w`` -- small at toy ``N``, which is where the polynomial
-    method runs in the tests.  It is still ``Theta(log n)`` (for ``m = 2w``:
-    ``B^2 = 2 ln(margin N)``), the scale of the threshold, not below it.
+    row of ``A`` (inner product ``w = t_hi``).
+
+    This is **not** an instance below the threshold.  The gap is the whole
+    weight, so :func:`reductions.gap_to_attention.gap_to_attention` takes
+    ``B^2 = beta m = m ln(margin N) / w``, i.e. ``B^2 = 2 ln(margin N)`` for
+    ``m = 2w``, and puts the logits in ``[0, beta w] = [0, ln(margin N)]``:
+    logit range ``Theta(log n)``, the threshold's own scale (the "at" family of
+    :mod:`algorithms.threshold_families`, ``c'' = 1``), with a small constant
+    at toy ``N``.  No gap instance can be below the threshold: separating the
+    ``N`` far keys needs ``beta Delta >= ln N``.  (Earlier versions called it
+    ``separated_gap_instance``; honest comparisons below the threshold use
+    the ``"below"`` family of :mod:`algorithms.threshold_families`.)
 
     Raises
     ------
@@ -296,7 +303,7 @@ def separated_gap_instance(N: int, m: int, w: int, *, yes: bool,
 
     Examples
     --------
-    >>> gap_answer(separated_gap_instance(6, 6, 3, yes=True, seed=0))
+    >>> gap_answer(disjoint_gap_instance(6, 6, 3, yes=True, seed=0))
     True
     """
     if N < 1 or not 1 <= w <= m // 2:

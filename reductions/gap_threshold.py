@@ -27,9 +27,11 @@ the max-IP form, ``B^2 / (2m)`` in the Hamming form, ``B^3 / m`` for tensors,
   ``B > B(beta*)``.  As ``t_lo`` grows with ``Delta`` fixed, ``beta* -> ln(n)
   / Delta``: the sufficient bound is the limit of the minimal one.
 
-The polynomial method, on the other side, approximates ``e^x`` on ``[-B^2,
-B^2]`` (``[-B^3, B^3]``) by a polynomial of degree ``g`` and pays the rank
-``C(d + g, g)`` (:func:`polynomial_method_rank`; see docs/polynomial-method.md).
+The polynomial method, on the other side, approximates ``e^x`` on the logit
+interval -- at worst ``[-B^2, B^2]`` (``[-B^3, B^3]``); the fast paths certify
+the narrower one the instance fills -- by a polynomial of degree ``g`` and
+pays the rank ``C(d + g, g)`` (:func:`polynomial_method_rank` gives lower
+bounds for the worst case; see docs/polynomial-method.md and docs/threshold.md).
 
 References
 ----------

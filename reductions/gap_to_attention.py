@@ -69,22 +69,23 @@ Blow-ups (tests check them): max-IP form ``n = max(N_a, N_b + 1)``, ``d = m``,
 ``n = max(N_a, N_b + 1, N_c + 1)``, ``d = m``, ``B = (m ln(margin N_b N_c) /
 Delta)^{1/3}``.  All built in ``O(n m)``.
 
-What the fast path does here.  Two separate things stop the polynomial
-method (Alman & Song 2023, Thm 1.3) on these instances.  (i) Cost: it
-approximates ``e^x`` on ``[-B^2, B^2]`` (``[-B^3, B^3]`` for tensors), and at
-``B^2 = Theta(log n)``, ``eps = n^{-O(1)}`` its degree is ``Theta(log n)`` and
-its rank ``C(d + g, g) = n^{Theta(1)}``
-(:func:`~reductions.gap_threshold.polynomial_method_rank`); at test sizes the
-rank exceeds ``n^2`` on both sides of the threshold (the asymptotic crossover
-needs ``n`` far beyond what a test can run).  (ii) Float64: the power basis
-loses about ``2^-53 e^{2 B^2}`` to rounding, so
-:func:`algorithms.attention.attention_fast` refuses with a ``ValueError``
-naming ``B`` once ``B^2`` exceeds ~10 -- a limit of float64 evaluation, not the
-lower bound (the logits here even lie in ``[0, beta m]``, not ``[-B^2,
-B^2]``).  Thm 1.4 is an asymptotic statement about every algorithm under SETH;
-no test size demonstrates it.  Exact attention decodes these instances
-correctly, and where ``B^2`` stays small the fast path runs at the decoder's
-``eps`` and decodes correctly.
+What the fast path does here.  The fast path certifies, in ``O(n m)``, the
+interval its logits actually fill (:func:`algorithms.polynomial_method.logit_bounds`):
+the inputs are non-negative, so ``lo = 0``, and Cauchy-Schwarz gives ``hi = beta w``
+for rows of weight ``w`` -- e.g. ``[0, 9.13]`` for ``N = 24, m = 32``, gap 3, not
+``[-B^2, B^2] = [-48.7, 48.7]``.  On that interval float64 certifies degree 13 at
+the decoder's ``eps``, but the rank ``C(m + g, g)`` with ``m = 32`` makes it cost
+``10^10`` flops against ``4 * 10^4`` for exact attention: the fast path refuses
+with :class:`~algorithms.polynomial_method.CostExceedsExact` (the complexity
+phenomenon; the same in ``precision="mpmath"``), not with a float64 limit.  At
+toy sizes (``m`` of a few units) it runs and decodes correctly, and where float64
+cannot evaluate its polynomial (:class:`~algorithms.polynomial_method.Float64Limit`,
+e.g. on the OV instances of four-variable formulas) ``precision="mpmath"``
+runs it and decodes correctly too (``tests/reductions/test_gap_to_attention.py``).
+Where it runs here it costs more flops than exact attention -- as it does on
+the honest family *below* the threshold with ``d = log2 n`` up to ``n = 2^40``
+(notebook 04): Thm 1.4 is an asymptotic statement about every algorithm under
+SETH, and no test size demonstrates it.
 
 Re-exports.  The source problems (:class:`~reductions.gap.GapInstance`,
 :class:`~reductions.gap.Gap3Instance`,
@@ -120,13 +121,13 @@ from reductions.gap import (
     Gap3Instance,
     GapInstance,
     HammingGapInstance,
+    disjoint_gap_instance,
     gap_answer,
     max_inner_product,
     max_inner_product3,
     min_hamming_distance,
     planted_gap3_instance,
     planted_gap_instance,
-    separated_gap_instance,
     to_hamming,
 )
 from reductions.gap_threshold import (
@@ -159,7 +160,7 @@ __all__ = [
     "min_hamming_distance",
     "gap_answer",
     "planted_gap_instance",
-    "separated_gap_instance",
+    "disjoint_gap_instance",
     "planted_gap3_instance",
     "to_hamming",
     # re-exported from reductions.gap_threshold

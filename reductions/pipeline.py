@@ -12,33 +12,29 @@ gradient of the training loss (:mod:`reductions.attention_to_gradient`; see
 docs/gradient.md), so that SAT is decided by a gradient oracle.
 
 The fast path and when it refuses.  ``algorithm="fast"`` replaces every exact
-call by the polynomial method (:func:`~algorithms.attention.attention_fast`,
-:func:`~algorithms.tensor_attention.tensor_attention_fast`,
-:func:`~algorithms.attention.attention_loss_grad_fast`), whose guarantee
-(Alman & Song 2023, Thm 1.3; 2024 for tensors) needs entries ``B =
-o(sqrt(log n))`` (``o((log n)^{1/3})``).  The OV instance has entries ``B =
-sqrt(beta m)`` with ``beta ~ ln(2N)`` and ``m`` the number of clauses, i.e.
-``B = Theta(log N)``, and the method certifies ``e^x`` on ``[-B^2, B^2]``
-(``[-B^3, B^3]`` for tensors).  Before any fast call the pipeline computes
-the degree ``g`` that reaches ``eps`` on that interval and the rank ``r = C(d
-+ g, g)`` (:func:`fast_path_rank`), and raises :class:`FastPathRefused` (a
-``ValueError``) for one of two distinct reasons, each named in its message
-with ``B``, the interval, ``g`` and ``r``: (i) *float64*: no float64
-power-basis polynomial reaches ``eps`` there (its evaluation loses about
-``2^-53 e^{2L}`` relative on ``[-L, L]``), a limit of the arithmetic at this
-scale; (ii) *cost*: ``r > max_rank``, the method would cost more than exact
-attention at this size.  Neither refusal is Alman & Song's lower bound (Thm
-1.4): that is a statement about every algorithm, for ``d = Theta(log n)`` and
-``B = Theta(sqrt(log n))`` as ``n -> infinity``, under SETH; a refusal at the
-sizes a pipeline runs is consistent with it and demonstrates nothing about it.
-Only very small formulas (a handful of clauses) pass; on those the fast path
-runs and is checked against the exact one in
-``tests/reductions/test_pipeline.py``.  The gradient route never gets that far: its
-oracle sees the gradient instance of :mod:`reductions.attention_to_gradient`,
-whose entries are ``sqrt(D/d)`` times larger (head dimension ``D = d + 2(d_v
-+ 1) + b``), so even a one-clause formula puts its logits near ``[-10, 10]``
-and the check refuses (measured in the tests: every tiny formula, even at
-``eps = 1e-2`` and ``max_rank = 10^5``).
+call by the polynomial method (Alman & Song 2023, Thm 1.3; 2024 for
+tensors), whose guarantee needs ``B = o(sqrt(log n))`` (``o((log n)^{1/3})``);
+the OV instance has ``B = sqrt(beta m) = Theta(log N)`` (``beta ~ ln(2N)``,
+``m`` clauses).  Before any fast call the pipeline certifies, in ``O(n d)``,
+the logit interval the instance fills (:func:`algorithms.polynomial_method.logit_bounds`;
+``[-beta w, 0]`` for OV, far inside ``[-B^2, B^2]``), plans the polynomial there
+as the fast routine will (:func:`algorithms.polynomial_method.plan_fast_path`)
+and raises :class:`FastPathRefused` (a ``ValueError``) with one of two distinct
+reasons, in the message and in ``reason``: ``"cost"``, the certified degree
+``g`` and rank ``r = C(d + g, g)`` cost more flops than exact attention (or
+``r > max_rank``) -- the complexity phenomenon, in any arithmetic; or
+``"float64"``, float64 cannot evaluate the polynomial to ``eps`` (rounding
+``~ 2^-53 e^{2h}``), a limit of the arithmetic (``precision="mpmath"`` of the
+fast routines lifts it at toy sizes).  Neither refusal is Alman & Song's lower
+bound (Thm 1.4): that is a statement about every algorithm under SETH, for
+``d = Theta(log n)``, ``B = Theta(sqrt(log n))``, ``n -> infinity``.  Only very small formulas pass; on those the
+fast path runs and is checked against the exact one in
+``tests/reductions/test_pipeline.py``.  The gradient route's oracle sees the
+gradient instance of :mod:`reductions.attention_to_gradient`, whose entries
+are ``sqrt(D/d)`` times larger and head dimension ``D = d + 2(d_v + 1) + b``:
+its rank is far larger (measured on the tests' one- and two-clause formulas
+at ``eps = 1e-2``: ``r`` from 210 to 12 870, against 5 to 45 for the attention
+route), and it runs only on those.
 
 Certificates.  A "satisfiable" answer is always checked: the decoded
 assignment must satisfy the formula (one pass over the clauses), else
@@ -69,7 +65,13 @@ from typing import Any
 import numpy as np
 
 from algorithms.budget import check_budget, decide_sat_cost, with_limits
-from algorithms.polynomial_method import polynomial_method_cost
+from algorithms.polynomial_method import (
+    FastPathUnavailable,
+    Float64Limit,
+    logit_bounds,
+    plan_fast_path,
+    polynomial_method_cost,
+)
 from reductions.cnf import CNF, Assignment
 from reductions.sat_to_ov import sat_to_kov, sat_to_ov
 
@@ -126,11 +128,20 @@ class Trace:
 
 
 class FastPathRefused(ValueError):
-    """The polynomial method cannot run at this entry bound; ``trace`` holds the stages so far."""
+    """The polynomial method will not run; ``trace``: the stages so far; ``reason``: ``"cost"``,
+    ``"float64"`` or ``"other"`` (a fast routine's own check) -- never the lower bound."""
 
-    def __init__(self, message: str, trace: Trace) -> None:
+    def __init__(self, message: str, trace: Trace, reason: str | None = None) -> None:
         super().__init__(message)
         self.trace = trace
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        if self._reason is not None:
+            return self._reason
+        cause = self.__cause__
+        return {"cost": "cost", "float64": "float64"}.get(getattr(cause, "reason", None), "other")
 
 
 
@@ -182,29 +193,34 @@ def _upper_bound(k: int) -> str:
     return "Alman & Song 2023, Thm 1.3" if k == 2 else "Alman & Song 2024, arXiv:2310.04064"
 
 
-def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, k: int, max_rank: int) -> None:
-    """Raise FastPathRefused unless the polynomial method can run; record the check in the trace."""
+def _check_fast(trace: Trace, B: float, n: int, d: int, eps: float, k: int, max_rank: int, *mats) -> None:
+    """Raise FastPathRefused unless the polynomial method can run on ``mats`` = (Q, K, ...); record the check."""
     t0 = time.perf_counter()
-    L = B**k
+    Q, keys = mats[0], mats[1:]
+    bounds = logit_bounds(Q, keys, 1.0 / Q.shape[1], B)
+    where = f"the instance has entries B={B:.4g} (n={n}, d={d})"
     try:
-        g, r = fast_path_rank(B, d, eps, k)
-    except ValueError as exc:
+        plan = plan_fast_path(bounds, columns=Q.shape[1], k=k, eps=eps, n_query=Q.shape[0],
+                              n_keys=[K.shape[0] for K in keys], d_v=1)
+    except FastPathUnavailable as exc:
         trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps), "refused"))
+        label = "float64 limit" if isinstance(exc, Float64Limit) else "cost"
+        detail = str(exc).split(": ", 1)[-1]
         raise FastPathRefused(
-            f"fast path refused (float64 limit): the instance has entries B={B:.4g} (n={n}, d={d}), so logits "
-            f"fill [-B^{k}, B^{k}] = [{-L:.4g}, {L:.4g}] and no float64 polynomial reaches eps={eps:g} "
-            f"there ({exc}). Reduction instances have B = Theta(log N); the polynomial method's guarantee "
-            f"needs B = o((log n)^(1/{k})) ({_upper_bound(k)}).",
-            trace,
+            f"fast path refused ({label}): {where}; {detail}. Reduction instances have B = Theta(log N); the "
+            f"polynomial method's guarantee needs B = o((log n)^(1/{k})) ({_upper_bound(k)}).",
+            trace, "float64" if isinstance(exc, Float64Limit) else "cost",
         ) from exc
+    g, r = plan.degree, plan.rank
     trace.stages.append(Stage("fast-check", time.perf_counter() - t0, dict(B=B, eps=eps, g=g, r=r)))
     if r > max_rank:
         trace.stages[-1].note = "refused"
         raise FastPathRefused(
-            f"fast path refused (cost): entries B={B:.4g} (logits in [{-L:.4g}, {L:.4g}]) need degree g={g} and "
-            f"rank r=C(d+g, g)={r} with d={d}, above max_rank={max_rank} (n={n} keys): the polynomial method "
-            f"only pays when r = n^o(1), i.e. B = o((log n)^(1/{k})) ({_upper_bound(k)}).",
-            trace,
+            f"fast path refused (cost): {where}; its logits, certified in [{bounds.lo:.4g}, {bounds.hi:.4g}], "
+            f"need degree g={g} and rank r=C(d+g, g)={r} with d={d}, above "
+            f"max_rank={max_rank} (n={n} keys): the polynomial method only pays when r = n^o(1), i.e. "
+            f"B = o((log n)^(1/{k})) ({_upper_bound(k)}).",
+            trace, "cost",
         )
 
 
@@ -244,7 +260,7 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
             g_inst, _ = attention_gradient_instance(inst.Q, inst.K, inst.V, slice(0, d))
             B_grad = float(max(np.max(np.abs(g_inst.A1 @ g_inst.X)), np.max(np.abs(g_inst.A2))))
             trace.stages[-1].sizes.update(B_gradient=B_grad, D_gradient=g_inst.D)
-            _check_fast(trace, B_grad, n, g_inst.D, eps, 2, max_rank)
+            _check_fast(trace, B_grad, n, g_inst.D, eps, 2, max_rank, g_inst.A1 @ g_inst.X, g_inst.A2)
 
         grad = attention_loss_grad if algorithm == "exact" else partial(attention_loss_grad_fast, eps=eps)
         def run_grad():
@@ -253,7 +269,7 @@ def _via_matrix(cnf, clock, trace, algorithm, eps, max_rank, gradient):
         out = _run(clock, trace, "attention_via_gradient", run_grad)
     else:
         if algorithm == "fast":
-            _check_fast(trace, Bmax, n, d, eps, 2, max_rank)
+            _check_fast(trace, Bmax, n, d, eps, 2, max_rank, inst.Q, inst.K)
         fn = attention if algorithm == "exact" else partial(attention_fast, eps=eps)
         out = _run(clock, trace, "attention", lambda: fn(inst.Q, inst.K, inst.V))
     trace.stages[-1].sizes.update(n=n, d=d, B=Bmax, **({"eps": eps} if algorithm == "fast" else {}))
@@ -274,7 +290,7 @@ def _via_tensor(cnf, clock, trace, algorithm, eps, max_rank):
     n, d = inst.Q.shape
     trace.stages[-1].sizes.update(n=n, n_keys=(inst.K1.shape[0], inst.K2.shape[0]), d=d, B=Bmax)
     if algorithm == "fast":
-        _check_fast(trace, Bmax, n, d, eps, 3, max_rank)
+        _check_fast(trace, Bmax, n, d, eps, 3, max_rank, inst.Q, inst.K1, inst.K2)
     fn = tensor_attention if algorithm == "exact" else partial(tensor_attention_fast, eps=eps)
     out = _run(clock, trace, "tensor_attention", lambda: fn(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2))
     trace.stages[-1].sizes.update(n=n, d=d, B=Bmax, **({"eps": eps} if algorithm == "fast" else {}))
@@ -358,9 +374,11 @@ def decide_sat(
         (a ``ValueError``) when the estimate is above ``max_seconds`` or
         ``max_memory``, naming the limit and the estimate.
     FastPathRefused
-        (a ``ValueError``) with ``algorithm="fast"`` when the entries are too
-        large for the polynomial method: no float64 polynomial reaches ``eps``
-        on ``[-B^2, B^2]`` (``[-B^3, B^3]``), or its rank exceeds ``max_rank``.
+        (a ``ValueError``) with ``algorithm="fast"`` when the polynomial method
+        will not run on the instance, ``reason`` saying why: ``"cost"`` (degree
+        and rank on the certified logit interval cost more than exact attention,
+        or ``r > max_rank``) or ``"float64"`` (float64 cannot evaluate the
+        polynomial there); neither is the lower bound.
     RuntimeError
         If a decoded assignment does not satisfy ``cnf`` (never for ``exact``).
 

@@ -10,11 +10,19 @@ streamed over blocks of query rows by the online softmax of
 
 Fast (AAttC, Alman & Song 2023, Thm 1.3, the polynomial method): with every
 ``|Q_il|, |K_jl| <= B`` each logit ``<q_i, k_j>/d`` lies in ``[-B^2, B^2]``
-(mechanism degree ``k = 2``);
-:func:`~algorithms.polynomial_method.approximate_exp` gives ``P`` with
-relative error ``eps'`` there, and the low-rank operator of
-:mod:`algorithms.polynomial_method.low_rank` factors ``P(Q K^T / d) = U1 U2^T``
-with rank ``r = C(d+g, g)``.  Then
+(mechanism degree ``k = 2``), and in the narrower interval ``[lo, hi]`` the
+data fill, certified in ``O(n d)`` from the column ranges (never from the
+``n^2`` logits; :mod:`algorithms.polynomial_method.interval`).
+:func:`~algorithms.polynomial_method.fast_operator` gives ``P`` with relative
+error ``eps'`` there (centred at ``(lo + hi)/2`` when that is cheaper), and the
+low-rank operator of :mod:`algorithms.polynomial_method.low_rank` factors
+``P(Q K^T / d) = U1 U2^T`` with rank ``r = C(d+g, g)`` (``C(d+1+g, g)``
+centred).  When it cannot run it says why, as one of two distinct
+``ValueError`` subclasses: :class:`~algorithms.polynomial_method.CostExceedsExact`
+(degree and rank cost more flops than exact attention: the complexity
+phenomenon) or :class:`~algorithms.polynomial_method.Float64Limit` (float64
+cannot evaluate the polynomial; ``precision="mpmath"`` runs it at toy sizes).
+Then
 
     T = D~^{-1} U1 (U2^T V),    D~ = diag(U1 (U2^T 1_n)),
 
@@ -43,7 +51,7 @@ from algorithms.error_bounds import output_error, value_spread
 from algorithms.polynomial_method import (
     FastResult,
     LowRankOperator,
-    approximate_exp,
+    fast_operator,
     fast_result,
 )
 from algorithms.softmax import ProductLogits, online_softmax
@@ -94,7 +102,8 @@ def _exact(Q: np.ndarray, K: np.ndarray, V: np.ndarray, block: int) -> tuple[np.
 
 
 def attention(
-    Q, K, V, *, method: str = "exact", eps: float = 1e-6, bound: float | None = None, block_size: int | None = None
+    Q, K, V, *, method: str = "exact", eps: float = 1e-6, bound: float | None = None, block_size: int | None = None,
+    precision: str = "float64",
 ) -> np.ndarray | FastResult:
     """Matrix attention ``D^{-1} exp(Q K^T / d) V``, exact (AttC) or fast (AAttC).
 
@@ -106,10 +115,13 @@ def attention(
     method : {"exact", "fast"}
         ``"exact"``: streamed over query blocks.  ``"fast"``: the polynomial
         method, with its certificate.
-    eps : relative error of the polynomial on ``[-B^2, B^2]`` (fast only), in (0, 1).
+    eps : relative error of every entry of the approximate matrix (fast only), in (0, 1).
     bound : the promised max-norm ``B`` of ``Q`` and ``K`` (fast only; default: measured).
     block_size : query rows per block of the exact algorithm (default: about
         4M logits per block).
+    precision : {"float64", "mpmath"}
+        Fast only: the arithmetic of the polynomial's evaluation (``"mpmath"``
+        for toy sizes where float64 cannot reach ``eps``).
 
     Returns
     -------
@@ -129,9 +141,16 @@ def attention(
     >>> attention(Q, K, V)  # equal logits: the mean of V's rows
     array([[3., 4.],
            [3., 4.]])
-    >>> res = attention(Q, K, V, method="fast", bound=1.0)
-    >>> bool(np.all(np.abs(res.output - attention(Q, K, V)) <= res.error_bound)), res.degree
-    (True, 7)
+    >>> res = attention(Q, K, V, method="fast", bound=1.0)   # every logit is 0: P = 1, degree 0
+    >>> bool(np.all(np.abs(res.output - attention(Q, K, V)) <= res.error_bound)), res.degree, res.logits
+    (True, 0, (0.0, 0.0))
+    >>> rng = np.random.default_rng(0)
+    >>> Q, K, V = (rng.uniform(-1, 1, (300, 4)) for _ in range(3))
+    >>> res = attention(Q, K, V, method="fast", eps=1e-6, bound=1.0)
+    >>> res.degree, res.rank, res.centred, res.covered   # symmetric inputs: not centred
+    (7, 330, False, (-1.0, 1.0))
+    >>> [round(x, 3) for x in res.logits]   # the interval certified from the data, inside [-B^2, B^2]
+    [-0.853, 0.853]
 
     Notes
     -----
@@ -146,7 +165,7 @@ def attention(
     _check_method(method)
     Q, K, V = _check_qkv(Q, K, V)
     if method == "fast":
-        op = low_rank_attention(Q, K, eps, bound)
+        op = _operator(Q, K, eps, bound, precision, V.shape[1])
         return fast_result(op, op.apply(V), value_spread(V))
     check_budget(f"exact attention, n = {Q.shape[0]}, m = {K.shape[0]}, d = {Q.shape[1]}, d_v = {V.shape[1]}",
                  *exact_attention_cost(Q.shape[0], K.shape[0], Q.shape[1], V.shape[1]))
@@ -154,46 +173,66 @@ def attention(
 
 
 # ---------------------------------------------------------------------------- fast
-def low_rank_attention(Q, K, eps: float = 1e-6, bound: float | None = None) -> LowRankOperator:
+def _operator(Q, K, eps, bound, precision, d_v=None) -> LowRankOperator:
+    eps = check_eps(eps)
+    B = check_bound(bound, Q=Q, K=K)
+    return fast_operator(Q, (K,), eps, bound=B, scale=1.0 / Q.shape[1], d_v=d_v, precision=precision)
+
+
+def low_rank_attention(
+    Q, K, eps: float = 1e-6, bound: float | None = None, *, precision: str = "float64"
+) -> LowRankOperator:
     """Set up the polynomial-method approximation of ``D^{-1} exp(Q K^T / d)``.
 
     Parameters
     ----------
     Q : (n, d) array
     K : (m, d) array
-    eps : target relative error of ``P`` against ``exp`` on ``[-B^2, B^2]``.
+    eps : target relative error of every entry of ``U1 U2^T`` against ``exp``.
     bound : the promised ``B >= max(|Q|, |K|)``; ``None`` measures it.
+    precision : {"float64", "mpmath"}
 
     Returns
     -------
     LowRankOperator
         ``k = 2``: ``degree``, ``rank``, ``entry_error``, ``apply(V)``,
-        ``matmul``/``rmatmul`` with ``P~ = D~^{-1} U1 U2^T`` and its transpose.
+        ``matmul``/``rmatmul`` with ``P~ = D~^{-1} U1 U2^T`` and its transpose;
+        ``plan`` (the certified interval, centring, flop counts).
 
     Raises
     ------
     ValueError
         Bad shapes or non-finite entries; ``eps`` not in (0, 1); an entry of
-        ``Q`` or ``K`` above ``bound``; or ``B^2`` so large that no float64
-        polynomial reaches ``eps`` (the bounded-entry regime is left: above
-        ``B = Theta(sqrt(log n))`` SETH rules out fast algorithms, Thm 1.4).
+        ``Q`` or ``K`` above ``bound``; an unknown ``precision``.
+    CostExceedsExact
+        (a ``ValueError``) The certified degree and rank make the fast path
+        cost more flops than exact attention (and more than ``2^32``): the
+        complexity phenomenon the threshold is about.
+    Float64Limit
+        (a ``ValueError``) Float64 cannot evaluate the polynomial to ``eps`` on
+        the certified interval (its rounding grows like ``2^-53 e^{2h}``): a
+        limit of the arithmetic, with the digits that would do; not the lower bound.
+    PrecisionTooSlow
+        (a ``ValueError``) ``precision="mpmath"`` would take longer than its budget.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> Q, K = rng.uniform(-1, 1, (50, 4)), rng.uniform(-1, 1, (60, 4))
     >>> P = low_rank_attention(Q, K, eps=1e-6, bound=1.0)
-    >>> P.degree, P.rank
-    (7, 330)
+    >>> P.degree, P.rank, P.centred
+    (7, 330, False)
+    >>> low_rank_attention(np.zeros((2, 2)), np.zeros((3, 2))).degree  # every logit 0: P = 1 is exact
+    0
     """
     Q = as_matrix("Q", Q)
     K = as_matrix("K", K, cols=Q.shape[1])
-    eps = check_eps(eps)
-    B = check_bound(bound, Q=Q, K=K)
-    return LowRankOperator(Q, (K,), approximate_exp(B, 2, eps), 1.0 / Q.shape[1], B)
+    return _operator(Q, K, eps, bound, precision)
 
 
-def attention_fast(Q, K, V, eps: float = 1e-6, bound: float | None = None) -> np.ndarray:
+def attention_fast(
+    Q, K, V, eps: float = 1e-6, bound: float | None = None, *, precision: str = "float64"
+) -> np.ndarray:
     """The output of ``attention(Q, K, V, method="fast")`` only (AAttC, Alman & Song 2023, Thm 1.3).
 
     For callers that need the array alone (pipelines, timings); use
@@ -202,8 +241,9 @@ def attention_fast(Q, K, V, eps: float = 1e-6, bound: float | None = None) -> np
     Parameters
     ----------
     Q, K, V : as in :func:`attention`.
-    eps : relative error of the polynomial on ``[-B^2, B^2]``, in (0, 1).
+    eps : relative error of every entry of the approximate matrix, in (0, 1).
     bound : the promised max-norm ``B`` of ``Q`` and ``K`` (default: measured).
+    precision : {"float64", "mpmath"}
 
     Returns
     -------
@@ -220,6 +260,8 @@ def attention_fast(Q, K, V, eps: float = 1e-6, bound: float | None = None) -> np
     >>> Q, K, V = (rng.uniform(-1, 1, (200, 4)) for _ in range(3))
     >>> bool(np.max(np.abs(attention_fast(Q, K, V) - attention(Q, K, V))) < 2e-6)
     True
+    >>> attention_fast(np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)), bound=1e200)  # no B**2 formed
+    array([[1.]])
 
     Notes
     -----
@@ -228,7 +270,7 @@ def attention_fast(Q, K, V, eps: float = 1e-6, bound: float | None = None) -> np
     ``O((n + r) d + block r)``.
     """
     Q, K, V = _check_qkv(Q, K, V)
-    return low_rank_attention(Q, K, eps, bound).apply(V)
+    return _operator(Q, K, eps, bound, precision, V.shape[1]).apply(V)
 
 
 def attention_error_bound(entry_error: float, V) -> float:

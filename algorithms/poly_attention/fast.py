@@ -8,8 +8,13 @@ run.
 
 Interval.  A monomial ``M`` of degree ``s`` has logit
 ``<Q^(a)[l_a], ..., Q^(c)[l_c]> / d`` in ``[-B^s, B^s]`` (``d`` terms, each at
-most ``B^s``): a mechanism of degree ``s`` for the core
-(:func:`algorithms.polynomial_method.approximate_exp`).  The whole logit
+most ``B^s``): a mechanism of degree ``s`` for the core.  Each monomial's
+operator is built on the narrower interval its own factors certify in
+``O(n d)`` (interval products of the column ranges and Hoelder;
+:func:`algorithms.polynomial_method.fast_operator`), centred when cheaper;
+a monomial float64 cannot evaluate is refused with
+:class:`~algorithms.polynomial_method.Float64Limit` (a limit of the arithmetic,
+not the lower bound).  The whole logit
 ``h/d`` therefore lies in ``[-R, R]`` with ``R = sum_M B^{|M|} <= m B^k`` for
 ``B >= 1`` (``m`` monomials).  We do *not* approximate ``e^{h/d}`` by one
 polynomial on ``[-R, R]``: we approximate each factor ``e^{x_M}`` by a
@@ -83,7 +88,7 @@ from algorithms.error_bounds import (
     value_product_range,
     value_spread,
 )
-from algorithms.polynomial_method import FastResult, LowRankOperator, approximate_exp
+from algorithms.polynomial_method import FastResult, fast_operator
 
 from .attention_polynomial import AttentionPolynomial
 from .exact import check_poly_inputs
@@ -113,21 +118,24 @@ def fast_error_bound(entry_error: float, Vs: Sequence[np.ndarray]) -> np.ndarray
 
 
 def _factor_operators(h, Xs, B, eps):
-    """Per monomial its low-rank operator; the entry error of the product; degrees, ranks, widest ``P``."""
+    """Per monomial its low-rank operator; the entry error of the product; degrees, ranks, widest operator."""
     m, (n, d) = h.num_monomials, Xs[0].shape
     eps_f = (1 + eps) ** (1 / m) - 1
-    # one certified polynomial per mechanism degree k = |M| of the monomials
-    approx = {k: approximate_exp(B, k, eps_f) for k in {len(M) for M in h.monomials}}
     ops, errors = [], []
     for M in h.monomials:
         first, *others = M
-        op = LowRankOperator(Xs[first - 1], tuple(Xs[j - 1] for j in others), approx[len(M)], 1.0 / d, B)
         # float64 operations per tuple weight: the monomials, the sum over r features, the t - 1 position sums
-        errors.append(_entry_error(op.approximation, op.k * (op.degree + 1) + op.rank + (h.t - 1) * n))
+        op = fast_operator(Xs[first - 1], tuple(Xs[j - 1] for j in others), eps_f, bound=B, scale=1.0 / d,
+                           max_flops=float("inf"), sums=(h.t - 1) * n)
+        errors.append(_entry_error(op.approximation, op.k * (op.degree + 1) + op.rank + (h.t - 1) * n,
+                                   op.bounds, op.centre))
         ops.append(op)
-    degrees = {k: P.degree for k, P in approx.items()}
-    ranks = {len(M): op.rank for M, op in zip(h.monomials, ops)}
-    return ops, product_entry_error(errors), degrees, ranks, approx[max(approx)]
+    degrees, ranks = {}, {}
+    for M, op in zip(h.monomials, ops):
+        degrees[len(M)] = max(degrees.get(len(M), 0), op.degree)
+        ranks[len(M)] = max(ranks.get(len(M), 0), op.rank)
+    widest = max(ops, key=lambda op: op.bounds.hi - op.bounds.lo)
+    return ops, product_entry_error(errors), degrees, ranks, widest
 
 
 def _network(h, ops, Vaug, n):
@@ -207,9 +215,11 @@ def poly_attention_fast(
     ValueError
         Bad inputs (see :func:`~algorithms.poly_attention.exact.check_poly_inputs`);
         ``eps`` outside (0, 1); an entry of some ``Q^(j)`` above ``bound``;
-        ``method`` unknown, or ``"tree"`` for a non-tree ``h``; ``B^k`` so large
-        that no float64 polynomial reaches the per-factor error (from
-        :func:`~algorithms.polynomial_method.approximate_exp`, naming ``B``).
+        ``method`` unknown, or ``"tree"`` for a non-tree ``h``.
+    Float64Limit
+        (a ``ValueError``) A monomial's certified interval too wide for a
+        float64 power basis at the per-factor error: a limit of the arithmetic,
+        with the digits that would do; not the lower bound.
 
     Examples
     --------
@@ -245,5 +255,6 @@ def poly_attention_fast(
     output = raw[:, :-1] / raw[:, -1:]
     return FastResult(
         output, fast_error_bound(error, Vs), error, max(degrees.values()), max(ranks.values()), B,
-        (widest.lo, widest.hi), h.degree, method, degrees, ranks,
+        (widest.bounds.lo, widest.bounds.hi), h.degree, method, degrees, ranks,
+        centred=any(op.centred for op in ops), covered=widest.plan.covered,
     )

@@ -4,12 +4,17 @@ Alman & Song (NeurIPS 2023) turn ``exp(Q K^T / d)`` into a low-rank matrix in
 three steps; matrix, tensor, poly-attention and the multi-layer transformer all
 run these three steps through this package:
 
-1. :mod:`.exp_approximation` and :mod:`.certified`: a polynomial ``P`` with
-   ``|P(x) - e^x| <= eps e^x`` on the logit interval ``[-B^k, B^k]`` of a
-   mechanism of degree ``k`` (Chebyshev truncation, converted and certified
-   in mpmath; Aggarwal & Alman 2022 for the optimal degree).
-   :func:`approximate_exp` and :func:`polynomial_method_cost` are the entry
-   points; :func:`exp_approximation` works on any interval.
+1. :mod:`.interval`, :mod:`.plan`, :mod:`.exp_approximation` and
+   :mod:`.certified`: the logit interval the data fill, certified in
+   ``O(n d)`` (never from the ``n^2`` logits), and a polynomial ``P`` with
+   ``|P(x) - e^x| <= eps e^x`` there (Chebyshev truncation, converted and
+   certified in mpmath; centred when that is cheaper; Aggarwal & Alman 2022
+   for the optimal degree).  :func:`fast_operator` is what the fast paths
+   run; :func:`approximate_exp` and :func:`polynomial_method_cost` give the
+   polynomial for the worst-case interval ``[-B^k, B^k]``.  When the fast
+   path cannot run it says why (:mod:`.refusal`): :class:`CostExceedsExact`
+   (the complexity phenomenon) or :class:`Float64Limit` (the arithmetic;
+   ``precision="mpmath"``, :mod:`.mp`, runs past it at toy sizes).
 2. :mod:`.features`: feature maps ``phi``, ``psi`` with
    ``P(scale <q, k2 ∘ ... ∘ kk>) = phi(q) · (psi(k2) ∘ ... ∘ psi(kk))``,
    rank ``r = C(d + g, g)``.
@@ -30,6 +35,7 @@ References
 
 from algorithms.polynomial_method.certified import (
     approximate_exp,
+    fast_operator,
     logit_half_width,
     polynomial_method_cost,
 )
@@ -50,11 +56,36 @@ from algorithms.polynomial_method.features import (
     multinomial_weights,
     query_features,
 )
+from algorithms.polynomial_method.interval import LogitBounds, logit_bounds
 from algorithms.polynomial_method.low_rank import LowRankOperator, block_rows
+from algorithms.polynomial_method.mp import MpExpApproximation, mp_exp_approximation
+from algorithms.polynomial_method.plan import PRECISIONS, FastPlan, plan_fast_path
+from algorithms.polynomial_method.refusal import (
+    CostExceedsExact,
+    FastPathUnavailable,
+    Float64Limit,
+    PrecisionTooSlow,
+    exact_flops,
+    fast_flops,
+)
 from algorithms.polynomial_method.result import FastResult, fast_result
 
 __all__ = [
     "approximate_exp",
+    "fast_operator",
+    "LogitBounds",
+    "logit_bounds",
+    "FastPlan",
+    "plan_fast_path",
+    "PRECISIONS",
+    "FastPathUnavailable",
+    "CostExceedsExact",
+    "Float64Limit",
+    "PrecisionTooSlow",
+    "fast_flops",
+    "exact_flops",
+    "MpExpApproximation",
+    "mp_exp_approximation",
     "logit_half_width",
     "polynomial_method_cost",
     "ExpApproximation",

@@ -16,14 +16,19 @@ Its degree ``g`` sets the rank ``r = C(d + g, g)`` of the feature maps
 (:func:`~algorithms.polynomial_method.features.feature_rank`) and hence the
 cost ``O(n r d)`` (:func:`polynomial_method_cost`).
 
-The fast algorithm exists for ``B = o((log n)^{1/k})``, ``d = O(log n)``;
-from ``B = Theta((log n)^{1/k})`` on SETH rules out subquadratic
-(matrix; Alman & Song 2023, Thm 1.4), subcubic (tensor; Alman & Song 2024)
-algorithms.  Far above the threshold no float64 power-basis polynomial exists
-at all, and :func:`approximate_exp` says so, naming ``B``.
+The fast algorithm runs in ``n^{1+o(1)}`` for ``B = o((log n)^{1/k})``,
+``d = O(log n)`` (Alman & Song 2023, Thm 1.3).  Where no float64 power-basis
+polynomial reaches ``eps`` on the interval, :func:`approximate_exp` raises
+:class:`~algorithms.polynomial_method.refusal.Float64Limit`, naming ``B``: a
+limit of float64 arithmetic, not the lower bound (Thm 1.4 is cited, not shown).
 
-This module is the only caller of
-:func:`~algorithms.polynomial_method.exp_approximation.exp_approximation`.
+The fast paths themselves do not use ``[-B^k, B^k]`` but the interval the data
+actually fill: :func:`fast_operator` certifies it in ``O(n d)``
+(:mod:`~algorithms.polynomial_method.interval`), plans degree, centring and
+precision on it (:mod:`~algorithms.polynomial_method.plan`) and builds the
+operator.  This module is the only caller of
+:func:`~algorithms.polynomial_method.exp_approximation.exp_approximation`
+(the plan and :mod:`algorithms.threshold_families` go through :func:`exp_on_interval`).
 
 References
 ----------
@@ -49,8 +54,12 @@ from algorithms.polynomial_method.exp_approximation import (
     truncation_degree,
 )
 from algorithms.polynomial_method.features import feature_rank
+from algorithms.polynomial_method.interval import logit_bounds
+from algorithms.polynomial_method.low_rank import LowRankOperator
+from algorithms.polynomial_method.plan import MP_MAX_SECONDS, plan_fast_path
+from algorithms.polynomial_method.refusal import MAX_FAST_FLOPS, Float64Limit
 
-__all__ = ["logit_half_width", "approximate_exp", "polynomial_method_cost"]
+__all__ = ["logit_half_width", "approximate_exp", "exp_on_interval", "polynomial_method_cost", "fast_operator"]
 
 _LOGITS = {2: "bilinear", 3: "trilinear"}
 _SCREEN_MARGIN = 1e3
@@ -88,7 +97,8 @@ def logit_half_width(bound: float, k: int, *, columns: int = 1, scale: float = 1
     (2.25, 32.0)
     """
     _check_mechanism(bound, k)
-    return columns * scale * bound**k
+    log_h = math.log(columns * scale) + k * math.log(bound)
+    return columns * scale * float(bound) ** k if log_h < 709.0 else math.inf
 
 
 def approximate_exp(
@@ -116,8 +126,10 @@ def approximate_exp(
     ------
     ValueError
         If ``eps`` is not in ``(0, 1)``, ``bound`` is not positive and finite,
-        ``k < 1``, or no float64 power-basis polynomial reaches ``eps`` on
-        ``[-h, h]`` (the message names ``B``: the bounded-entry regime is left).
+        or ``k < 1``.
+    Float64Limit
+        (a ``ValueError``) If no float64 power-basis polynomial reaches ``eps``
+        on ``[-h, h]``; the message names ``B`` and says it is a float64 limit.
 
     Examples
     --------
@@ -127,7 +139,7 @@ def approximate_exp(
     >>> approximate_exp(3.0, 3, 1e-6)
     Traceback (most recent call last):
     ...
-    ValueError: entries bounded by B=3 put the trilinear logits in [-27, 27], too wide for the polynomial ...
+    algorithms.polynomial_method.refusal.Float64Limit: entries bounded by B=3 put the trilinear logits in [-27, 27], too wide for ...
 
     References
     ----------
@@ -135,15 +147,40 @@ def approximate_exp(
     """
     eps = check_eps(eps)
     h = logit_half_width(bound, k, columns=columns, scale=scale)
+    if not math.isfinite(h):
+        raise Float64Limit(f"entries bounded by B={bound:.4g} put logits beyond float64's range (B^{k} overflows)",
+                           digits=math.inf, rounding=math.inf)
     try:
         return exp_approximation(-h, h, eps)
     except ValueError as exc:
         name = _LOGITS.get(k, f"degree-{k}")
-        raise ValueError(
+        raise Float64Limit(
             f"entries bounded by B={bound:.4g} put the {name} logits in [-{h:.4g}, {h:.4g}], too wide for "
-            f"the polynomial method at eps={eps:g} (it needs B = o((log n)^(1/{k})); from "
-            f"B = Theta((log n)^(1/{k})) on SETH rules out fast algorithms): {exc}"
+            f"a float64 power basis at eps={eps:g} (a float64 limit of the arithmetic, not the lower bound; "
+            f"the fast paths certify the narrower interval the data fill, and precision='mpmath' evaluates "
+            f"past this limit): {exc}",
+            digits=math.log10(2 * math.exp(min(2 * h, 700.0)) / eps), rounding=2.0**-53 * math.exp(min(2 * h, 700.0)),
         ) from None
+
+
+def exp_on_interval(lo: float, hi: float, eps: float) -> ExpApproximation:
+    """The float64-certified polynomial for ``e^x`` on a given interval ``[lo, hi]`` (cached).
+
+    The entry point of :mod:`~algorithms.polynomial_method.plan` (a certified
+    logit interval, possibly asymmetric) and of the figure's degrees.
+
+    Raises
+    ------
+    ValueError
+        As :func:`~algorithms.polynomial_method.exp_approximation.exp_approximation`
+        (no float64 power basis reaches ``eps`` there, or bad arguments).
+
+    Examples
+    --------
+    >>> exp_on_interval(0.0, 2.0, 1e-6).degree
+    7
+    """
+    return exp_approximation(lo, hi, eps)
 
 
 def polynomial_method_cost(bound: float, k: int, d: int, eps: float, *, certified: bool = True) -> tuple[int, int]:
@@ -196,10 +233,83 @@ def polynomial_method_cost(bound: float, k: int, d: int, eps: float, *, certifie
         g = truncation_degree(h, eps)
         return g, feature_rank(d, g)
     if 2 * h > math.log(_SCREEN_MARGIN * eps / UNIT_ROUNDOFF):
-        raise ValueError(
+        raise Float64Limit(
             f"entries bounded by B={bound:.4g} put logits in [-{h:.4g}, {h:.4g}]: float64 evaluation of any "
             f"power-basis polynomial for exp costs a relative error of about 2^-53 e^(2h) = "
-            f"{UNIT_ROUNDOFF * math.exp(min(2 * h, 700.0)):.3g} > eps={eps:g}"
+            f"{UNIT_ROUNDOFF * math.exp(min(2 * h, 700.0)):.3g} > eps={eps:g} (a float64 limit, not the lower bound)",
+            digits=math.log10(2 * math.exp(min(2 * h, 700.0)) / eps), rounding=UNIT_ROUNDOFF * math.exp(min(2 * h, 700.0)),
         )
     g = approximate_exp(bound, k, eps).degree
     return g, feature_rank(d, g)
+
+
+def fast_operator(
+    Q,
+    keys,
+    eps: float,
+    *,
+    bound: float | None = None,
+    scale: float | None = None,
+    d_v: int | None = None,
+    precision: str = "float64",
+    max_flops: float = MAX_FAST_FLOPS,
+    max_seconds: float = MP_MAX_SECONDS,
+    sums: int | None = None,
+) -> LowRankOperator:
+    """The low-rank operator on the certified logit interval of the data: what every fast path runs.
+
+    Certifies ``[lo, hi]`` in ``O(n d)``
+    (:func:`~algorithms.polynomial_method.interval.logit_bounds`, intersected with
+    ``[-B^k, B^k]`` when ``bound`` is given), plans the polynomial on it
+    (:func:`~algorithms.polynomial_method.plan.plan_fast_path`: degree, centring,
+    precision) and returns the :class:`LowRankOperator`, with the plan in ``op.plan``.
+
+    Parameters
+    ----------
+    Q : (n, m) array
+    keys : sequence of (n_j, m) arrays
+    eps : float
+        Relative error of every entry, in ``(0, 1)``.
+    bound : float, optional
+        The promised (and already checked) max-norm ``B``.
+    scale : float, optional
+        Logit scale, default ``1/m``.
+    d_v : int, optional
+        Value columns for the flop count (default ``m``).
+    precision : {"float64", "mpmath"}
+    max_flops, max_seconds : float
+        As in :func:`~algorithms.polynomial_method.plan.plan_fast_path`.
+    sums : int, optional
+        Terms each entry is summed over after the features (default: the keys,
+        ``sum_j n_j``); poly-attention sums over ``(t - 1) n`` positions.
+
+    Returns
+    -------
+    LowRankOperator
+
+    Raises
+    ------
+    CostExceedsExact, Float64Limit, PrecisionTooSlow
+        Why the fast path cannot run (all ``ValueError``; never the lower bound).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> Q, K = rng.uniform(-1, 1, (200, 4)), rng.uniform(-1, 1, (200, 4))
+    >>> op = fast_operator(Q, [K], 1e-6, bound=1.0)
+    >>> op.degree, op.rank, op.centred
+    (7, 330, False)
+    >>> fast_operator(np.zeros((2, 2)), [np.zeros((3, 2))], 1e-6).degree   # a constant logit: degree 0
+    0
+    """
+    eps = check_eps(eps)
+    keys = tuple(keys)
+    bounds = logit_bounds(Q, keys, scale, bound)
+    m = Q.shape[1]
+    plan = plan_fast_path(
+        bounds, columns=m, k=1 + len(keys), eps=eps, n_query=Q.shape[0], n_keys=[K.shape[0] for K in keys],
+        d_v=m if d_v is None else int(d_v), precision=precision, max_flops=max_flops, max_seconds=max_seconds,
+        sums=sums,
+    )
+    return LowRankOperator(Q, keys, plan.approximation, scale, bound, centre=plan.centre, bounds=bounds,
+                           precision=plan.precision, plan=plan)

@@ -20,6 +20,21 @@ form ``V2 ⊘ ... ⊘ Vk`` into ``k - 1`` thin products::
 so the normalised output ``D~^{-1} A~ (V2 ⊘ ... ⊘ Vk)`` costs ``O(n r d)``
 (:meth:`LowRankOperator.apply`) and nothing of size ``n^2`` is formed.
 
+Centring and shift.  Built from a plan (:mod:`~algorithms.polynomial_method.plan`),
+the operator may feed the features with ``x - c`` instead of ``x``: ``Q`` gets
+the extra column ``-c/scale`` and every key matrix a column of ones, so
+``scale <[q, -c/scale], [k2, 1] ∘ ... > = x - c`` (one more coordinate, rank
+``C(m + 1 + g, g)``).  Then ``A~`` approximates ``e^{x - c}``; the factor
+``e^c`` cancels in every normalised product (``apply``, ``matmul``,
+``rmatmul``, ``marginals``, ``dense``), while the unnormalised ``product`` is
+``e^{-c}`` times the approximation of ``exp(logits)``.  ``Q`` and ``keys`` keep
+the caller's arrays; the centred inputs are private.
+
+Checks.  Every product validates its argument (finite, 2-d, lists accepted)
+and its row count against the key set or the queries it is summed with, so a
+value matrix with a missing or an extra row is a ``ValueError``, never a
+silent truncation.
+
 Streaming.  ``U1``, ``Uj`` (``n x r`` each) are never stored: they are rebuilt
 block by block where used, :func:`block_rows` rows at a time (the one
 block-size policy of the package, a function of the rank), so memory is
@@ -45,7 +60,8 @@ from functools import reduce
 import numpy as np
 
 from algorithms._blocks import row_blocks
-from algorithms.error_bounds import entry_error
+from algorithms._checks import as_matrix
+from algorithms.error_bounds import UNIT_ROUNDOFF, entry_error
 from algorithms.polynomial_method.exp_approximation import ExpApproximation
 from algorithms.polynomial_method.features import (
     feature_rank,
@@ -53,6 +69,8 @@ from algorithms.polynomial_method.features import (
     monomials,
     query_features,
 )
+from algorithms.polynomial_method.interval import LogitBounds
+from algorithms.polynomial_method.mp import mp_apply, mp_unit_roundoff
 
 __all__ = ["block_rows", "LowRankOperator"]
 
@@ -90,22 +108,37 @@ class LowRankOperator:
         Queries; ``U1 = phi(Q)``.
     keys : tuple of (n_j, m) arrays (or one array, for ``k = 2``)
         ``K_2, ..., K_k``; ``U_j = psi(K_j)``.
-    approximation : ExpApproximation
-        ``P``, certified on the logit interval (the caller promises every logit lies in it).
+    approximation : ExpApproximation (or MpExpApproximation)
+        ``P ~ e^v``, certified on ``[approximation.lo, approximation.hi]``, where
+        ``v = x - centre`` (``v = x`` when ``centre`` is ``None``); the caller
+        promises every such ``v`` lies there.
     scale : float, optional
         Logit scale; default ``1/m`` (attention's ``1/d``).
     bound : float, optional
         ``B``, the max-norm the caller checked (recorded, not used).
+    centre : float, optional
+        ``c``: the features are those of ``x - c`` (module docstring).
+    bounds : LogitBounds, optional
+        The data's certified logit interval and absolute sums; with it the
+        entry error's rounding term is the data-aware one of
+        :func:`algorithms.error_bounds.entry_error` (required when ``P`` covers
+        less than ``[-B^k, B^k]``).
+    precision : {"float64", "mpmath"}
+        ``"mpmath"``: :meth:`apply` and :meth:`matmul` run in the digits of an
+        :class:`~algorithms.polynomial_method.mp.MpExpApproximation`.
+    plan : FastPlan, optional
+        The plan the operator was built from (recorded).
 
     Attributes
     ----------
     k : mechanism degree ``1 + len(keys)``.
     degree : ``g``, the degree of ``P``.
-    rank : ``r = C(m + g, g)``.
-    half_width : ``h``, logits lie in ``[-h, h]``.
+    feature_dim : ``m``, or ``m + 1`` when centred.
+    rank : ``r = C(feature_dim + g, g)``.
+    half_width : ``h``, ``max(|lo|, |hi|)`` of ``P``'s interval.
     entry_error : certified relative error of every entry of ``A~``
         (:func:`algorithms.error_bounds.entry_error` with ``k (g + 1) + r + sum_j n_j``
-        float64 operations: the ``k`` monomials, the sum over ``r`` features
+        rounded operations: the ``k`` monomials, the sum over ``r`` features
         and the streamed sums over the keys).
 
     Examples
@@ -126,6 +159,10 @@ class LowRankOperator:
     approximation: ExpApproximation
     scale: float | None = None
     bound: float | None = None
+    centre: float | None = None
+    bounds: LogitBounds | None = None
+    precision: str = "float64"
+    plan: object = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +171,11 @@ class LowRankOperator:
         self.keys = tuple(self.keys)
         if self.scale is None:
             self.scale = 1.0 / self.Q.shape[1]
+        if self.centre is not None and self.degree > 0:
+            self._Qf = np.hstack([self.Q, np.full((self.Q.shape[0], 1), -self.centre / self.scale)])
+            self._keysf = tuple(np.hstack([K, np.ones((K.shape[0], 1))]) for K in self.keys)
+        else:
+            self._Qf, self._keysf = self.Q, self.keys
 
     # ------------------------------------------------------------------ certificate
     @property
@@ -149,17 +191,38 @@ class LowRankOperator:
         return self.approximation.degree
 
     @property
+    def feature_dim(self) -> int:
+        return self._Qf.shape[1]
+
+    @property
+    def centred(self) -> bool:
+        """Whether the features carry the centring coordinate (``x - c``)."""
+        return self._Qf is not self.Q
+
+    @property
     def rank(self) -> int:
-        return feature_rank(self.Q.shape[1], self.degree)
+        return feature_rank(self.feature_dim, self.degree)
 
     @property
     def half_width(self) -> float:
-        return self.approximation.hi
+        return max(abs(self.approximation.lo), abs(self.approximation.hi))
 
     @property
     def entry_error(self) -> float:
         operations = self.k * (self.degree + 1) + self.rank + sum(K.shape[0] for K in self.keys)
-        return entry_error(self.approximation, operations)
+        if self.precision == "mpmath":
+            u = mp_unit_roundoff(self.approximation.digits)
+            return entry_error(self.approximation, operations + 1, self.bounds, self.centre, unit_roundoff=u)
+        return entry_error(self.approximation, operations, self.bounds, self.centre, unit_roundoff=UNIT_ROUNDOFF)
+
+    # ------------------------------------------------------------------ checks
+    def _rows(self, name: str, Y, rows: int) -> np.ndarray:
+        return as_matrix(name, Y, rows=rows)
+
+    def _float64_only(self, name: str) -> None:
+        if self.precision != "float64":
+            raise ValueError(f"{name} is computed in float64 only; this operator has precision={self.precision!r} "
+                             f"(use apply or matmul)")
 
     # ------------------------------------------------------------------ factors
     def blocks(self, n: int) -> Iterator[slice]:
@@ -170,17 +233,17 @@ class LowRankOperator:
     def query_weights(self) -> np.ndarray:
         """``w`` with ``phi(q) = w ∘ monomials(q)``: ``a_|alpha| scale^|alpha| |alpha|!/alpha!``."""
         if "w" not in self._cache:
-            ones = np.ones((1, self.Q.shape[1]))
+            ones = np.ones((1, self.feature_dim))
             self._cache["w"] = query_features(ones, self.approximation.coefficients, self.scale)[0]
         return self._cache["w"]
 
     def phi(self, rows: slice = slice(None)) -> np.ndarray:
         """Rows of ``U1 = phi(Q)`` (multinomial weights and ``P``'s coefficients)."""
-        return query_features(self.Q[rows], self.approximation.coefficients, self.scale)
+        return query_features(self._Qf[rows], self.approximation.coefficients, self.scale)
 
     def psi(self, which: int, rows: slice = slice(None)) -> np.ndarray:
         """Rows of ``U_{which+1} = psi(K_{which+1})``: ``which = 1`` is ``U2``, ..., ``k - 1`` is ``Uk``."""
-        return key_features(self.keys[which - 1][rows], self.degree)
+        return key_features(self._keysf[which - 1][rows], self.degree)
 
     @property
     def U1(self) -> np.ndarray:
@@ -207,7 +270,7 @@ class LowRankOperator:
         """``U1^T Y``, streamed over query rows."""
         W = np.zeros((self.rank, Y.shape[1]))
         for sl in self.blocks(self.n):
-            W += monomials(self.Q[sl], self.degree).T @ Y[sl]
+            W += monomials(self._Qf[sl], self.degree).T @ Y[sl]
         return W * self.query_weights[:, None]
 
     def expand_query(self, W: np.ndarray) -> np.ndarray:
@@ -215,12 +278,12 @@ class LowRankOperator:
         W = W * self.query_weights[:, None]
         out = np.empty((self.n, W.shape[1]))
         for sl in self.blocks(self.n):
-            out[sl] = monomials(self.Q[sl], self.degree) @ W
+            out[sl] = monomials(self._Qf[sl], self.degree) @ W
         return out
 
     def expand_key(self, which: int, W: np.ndarray) -> np.ndarray:
         """``U_{which+1} W`` for an ``(r, c)`` array, streamed over key rows."""
-        K = self.keys[which - 1]
+        K = self._keysf[which - 1]
         out = np.empty((K.shape[0], W.shape[1]))
         for sl in self.blocks(K.shape[0]):
             out[sl] = self.psi(which, sl) @ W
@@ -233,15 +296,39 @@ class LowRankOperator:
         One value matrix per key set (``apply(V)`` for matrix attention,
         ``apply(V1, V2)`` for tensor attention); the normaliser
         ``D~ 1 = U1 [(U2^T 1) ∘ ... ∘ (Uk^T 1)]`` rides along as a last column.
+
+        Raises
+        ------
+        ValueError
+            A value matrix that is not a finite 2-d array with as many rows as
+            its key set, or value matrices of different widths.
+
+        Examples
+        --------
+        >>> from algorithms.polynomial_method import approximate_exp
+        >>> op = LowRankOperator(np.zeros((1, 1)), (np.ones((2, 1)),), approximate_exp(1.0, 2, 1e-6))
+        >>> op.apply([[0.0], [0.0], [9.0]])
+        Traceback (most recent call last):
+        ...
+        ValueError: V must have 2 rows, got shape (3, 1)
         """
         if len(Vs) != len(self.keys):
             raise ValueError(f"apply needs {len(self.keys)} value matrices (one per key set), got {len(Vs)}")
+        names = ["V"] if len(Vs) == 1 else [f"V{j}" for j in range(1, len(Vs) + 1)]
+        Vs = [self._rows(name, V, K.shape[0]) for name, V, K in zip(names, Vs, self.keys)]
+        if len({V.shape[1] for V in Vs}) > 1:
+            raise ValueError(f"value matrices must have the same number of columns, got {[V.shape for V in Vs]}")
+        if self.precision == "mpmath":
+            return mp_apply(self._Qf, self._keysf, self.approximation, self.scale, Vs)
+        return self._apply(Vs)
+
+    def _apply(self, Vs) -> np.ndarray:
         W = reduce(np.multiply, [self.key_side(j + 1, np.hstack([V, np.ones((V.shape[0], 1))]))
                                  for j, V in enumerate(Vs)])
         W = W * self.query_weights[:, None]
         out, norm = np.empty((self.n, W.shape[1] - 1)), np.empty(self.n)
         for sl in self.blocks(self.n):
-            block = monomials(self.Q[sl], self.degree) @ W
+            block = monomials(self._Qf[sl], self.degree) @ W
             norm[sl] = block[:, -1]
             out[sl] = block[:, :-1] / norm[sl, None]
         self._cache["normaliser"] = norm
@@ -251,7 +338,8 @@ class LowRankOperator:
     def normaliser(self) -> np.ndarray:
         """``D~ 1``, the approximate row sums of ``A~``."""
         if "normaliser" not in self._cache:
-            self.apply(*(np.zeros((K.shape[0], 0)) for K in self.keys))
+            self._float64_only("normaliser")
+            self._apply([np.zeros((K.shape[0], 0)) for K in self.keys])
         return self._cache["normaliser"]
 
     def marginals(self, Y: np.ndarray) -> list[np.ndarray]:
@@ -261,6 +349,8 @@ class LowRankOperator:
         set ``s`` is ``U_s [W ∘ prod_{t != s} (U_t^T 1)]``: ``O((n + sum_j n_j) r c)``.
         For ``k = 2`` it is ``P~^T Y``.
         """
+        self._float64_only("marginals")
+        Y = self._rows("Y", Y, self.n)
         W = self.query_side(Y / self.normaliser[:, None])
         sums = [self.key_side(j, np.ones((K.shape[0], 1))) for j, K in enumerate(self.keys, start=1)]
         out = []
@@ -277,16 +367,18 @@ class LowRankOperator:
     def matmul(self, Y: np.ndarray) -> np.ndarray:
         """``P~ Y = D~^{-1} U1 (U2^T Y)`` for ``Y`` of shape ``(m, c)`` (``k = 2``); ``O(n r c)``."""
         self._pair("matmul")
-        return self.apply(np.asarray(Y, dtype=float))
+        return self.apply(self._rows("Y", Y, self.keys[0].shape[0]))
 
     def rmatmul(self, Y: np.ndarray) -> np.ndarray:
         """``P~^T Y = U2 (U1^T D~^{-1} Y)`` for ``Y`` of shape ``(n, c)`` (``k = 2``); ``O(m r c)``."""
         self._pair("rmatmul")
-        return self.marginals(Y)[0]
+        return self.marginals(self._rows("Y", Y, self.n))[0]
 
     def product(self, Y: np.ndarray, *, transpose: bool = False) -> np.ndarray:
         """The unnormalised ``A~ Y = U1 (U2^T Y)``, or ``A~^T Y = U2 (U1^T Y)`` (``k = 2``)."""
         self._pair("product")
+        self._float64_only("product")
+        Y = self._rows("Y", Y, self.n if transpose else self.keys[0].shape[0])
         if transpose:
             return self.expand_key(1, self.query_side(Y))
         return self.expand_query(self.key_side(1, Y))
@@ -302,6 +394,7 @@ class LowRankOperator:
     # ------------------------------------------------------------------ teaching
     def dense(self) -> np.ndarray:
         """``f~ = D~^{-1} A~`` as an ``(n, n_2 ... n_k)`` array: small inputs and teaching only."""
+        self._float64_only("dense")
         keys = reduce(lambda A, B: (A[:, None, :] * B[None, :, :]).reshape(-1, self.rank),
                       [self.psi(j) for j in range(1, self.k)])
         A = self.U1 @ keys.T

@@ -4,9 +4,11 @@ Every fast entry point (``attention(..., method="fast")``,
 ``tensor_attention(..., method="fast")``, ``poly_attention_fast``) returns
 one: the approximate output ``T``, the bound on ``|T - Att|`` per value column
 ((E1), :func:`algorithms.error_bounds.output_error`), and what the bound rests
-on: the entry bound ``B``, the certified logit interval, the degree ``g`` and
-the rank ``r = C(d + g, g)`` of the polynomial method, and the relative error
-``e'`` of every entry of the approximate attention matrix.
+on: the entry bound ``B``, the logit interval certified from the data in
+``O(n d)``, the interval the polynomial covers, whether the features were
+centred, the arithmetic (float64 or mpmath), the degree ``g`` and the rank
+``r = C(d' + g, g)`` of the polynomial method, and the relative error ``e'``
+of every entry of the approximate attention matrix.
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ class FastResult:
     degree : int
         ``g``, the degree of the polynomial (the largest one, for poly-attention).
     rank : int
-        ``r = C(d + g, g)``, the rank of the feature maps (the largest one).
+        ``r = C(d' + g, g)``, the rank of the feature maps (the largest one);
+        ``d' = d + 1`` when centred.
     bound : float
         ``B``, the max-norm of the inputs the certificate assumes.
     logits : (float, float)
-        The logit interval ``[-B^k, B^k]`` on which ``P`` is certified (the
-        widest one, for poly-attention).
+        The logit interval certified from the data (every logit lies in it;
+        the widest one, for poly-attention).
     k : int
         Mechanism degree: 2 matrix, 3 tensor, ``h.degree`` for poly-attention.
     method : str
@@ -51,6 +54,12 @@ class FastResult:
     degrees, ranks : dict
         ``{s: g_s}`` and ``{s: r_s}`` per factor degree ``s`` (one entry, ``{k: g}``,
         for matrix and tensor attention).
+    centred : bool
+        Whether the features were those of ``x - c`` (one more coordinate).
+    precision : str
+        ``"float64"`` or ``"mpmath"``.
+    covered : (float, float) or None
+        The interval (in logits) on which ``P`` is certified; it contains ``logits``.
 
     Examples
     --------
@@ -72,6 +81,9 @@ class FastResult:
     method: str
     degrees: dict = field(default_factory=dict)
     ranks: dict = field(default_factory=dict)
+    centred: bool = False
+    precision: str = "float64"
+    covered: tuple | None = None
 
     def __post_init__(self) -> None:
         if not self.degrees:
@@ -89,7 +101,9 @@ class FastResult:
         return (
             f"FastResult(method={self.method!r}, k={self.k}, output {tuple(np.shape(self.output))}, "
             f"degree g={self.degree}, rank r={self.rank}, entry_error={self.entry_error:.3g}, "
-            f"error_bound<={self.max_error_bound:.3g}, B={self.bound:g}, logits in [{lo:g}, {hi:g}])"
+            f"error_bound<={self.max_error_bound:.3g}, B={self.bound:g}, logits in [{lo:g}, {hi:g}]"
+            + (", centred" if self.centred else "") + (f", {self.precision}" if self.precision != "float64" else "")
+            + ")"
         )
 
 
@@ -110,4 +124,8 @@ def fast_result(op, output: np.ndarray, spread, *, method: str = "fast") -> Fast
     e = op.entry_error
     error_bound = np.asarray(output_error(e, np.asarray(spread, dtype=float)), dtype=float)
     P = op.approximation
-    return FastResult(output, error_bound, e, op.degree, op.rank, op.bound, (P.lo, P.hi), op.k, method)
+    shift = op.centre or 0.0
+    covered = (P.lo + shift, P.hi + shift)
+    logits = (op.bounds.lo, op.bounds.hi) if op.bounds is not None else covered
+    return FastResult(output, error_bound, e, op.degree, op.rank, op.bound, logits, op.k, method,
+                      centred=op.centred, precision=op.precision, covered=covered)

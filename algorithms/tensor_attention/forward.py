@@ -20,10 +20,15 @@ maximum of each query row over all ``(j1, j2)`` is subtracted before ``exp``
 (the online softmax of :mod:`algorithms.softmax`).
 
 Fast (Alman & Song, ICLR 2024, Sec. 3.1; the tensor trick).  With ``|Q|, |K1|, |K2|
-<= B`` every logit lies in ``[-B³, B³]`` (mechanism degree ``k = 3``);
-:func:`~algorithms.polynomial_method.approximate_exp` gives ``P`` of degree
-``g`` with relative error ``eps`` there, and since ``<q, k1 ∘ k2>^t`` expands
-over the same multi-indices as ``<q, k>^t``::
+<= B`` every logit lies in ``[-B³, B³]`` (mechanism degree ``k = 3``), and in
+the narrower interval the data fill, certified in ``O(n d)`` by interval
+products of the three column ranges and Hoelder's inequality
+(:mod:`algorithms.polynomial_method.interval`);
+:func:`~algorithms.polynomial_method.fast_operator` gives ``P`` of degree
+``g`` with relative error ``eps`` there (centred when cheaper; refusing with
+:class:`~algorithms.polynomial_method.CostExceedsExact` or
+:class:`~algorithms.polynomial_method.Float64Limit`, two distinct reasons), and
+since ``<q, k1 ∘ k2>^t`` expands over the same multi-indices as ``<q, k>^t``::
 
     P(<q, k1 ∘ k2> / d) = phi(q) · (psi(k1) ∘ psi(k2)),    i.e.  A~ = U1 (U2 ⊘ U3)^T,
 
@@ -58,7 +63,7 @@ from algorithms.error_bounds import output_error, value_spread
 from algorithms.polynomial_method import (
     FastResult,
     LowRankOperator,
-    approximate_exp,
+    fast_operator,
     fast_result,
 )
 from algorithms.softmax import ProductLogits, online_softmax
@@ -111,7 +116,8 @@ def _exact(Q, K1, K2, V1, V2, scale) -> tuple[np.ndarray, np.ndarray]:
 
 
 def tensor_attention(
-    Q, K1, K2, V1, V2, *, method: str = "exact", eps: float = 1e-6, bound: float | None = None
+    Q, K1, K2, V1, V2, *, method: str = "exact", eps: float = 1e-6, bound: float | None = None,
+    precision: str = "float64",
 ) -> np.ndarray | FastResult:
     """Tensor attention ``D^{-1} exp(Q (K1 ⊘ K2)^T / d) (V1 ⊘ V2)`` (TAttC), exact or fast.
 
@@ -123,8 +129,9 @@ def tensor_attention(
     method : {"exact", "fast"}
         ``"exact"``: streamed, ``O(n n1 n2 d)``.  ``"fast"``: the polynomial
         method and the tensor trick, with its certificate.
-    eps : relative error of the polynomial on ``[-B³, B³]`` (fast only), in (0, 1).
+    eps : relative error of every entry of the approximate matrix (fast only), in (0, 1).
     bound : the promised max-norm ``B`` of ``Q``, ``K1``, ``K2`` (fast only; default: measured).
+    precision : {"float64", "mpmath"} (fast only).
 
     Returns
     -------
@@ -148,8 +155,8 @@ def tensor_attention(
     >>> Q, K1, K2, V1, V2 = (rng.uniform(-1, 1, (40, 4)) for _ in range(5))
     >>> res = tensor_attention(Q, K1, K2, V1, V2, method="fast")
     >>> err = np.abs(res.output - tensor_attention(Q, K1, K2, V1, V2)).max(axis=0)
-    >>> bool(np.all(err <= res.error_bound)), res.degree, res.rank
-    (True, 7, 330)
+    >>> bool(np.all(err <= res.error_bound)), res.degree, res.rank, res.centred   # certified: |x| <= 0.74
+    (True, 6, 210, False)
 
     Notes
     -----
@@ -159,7 +166,8 @@ def tensor_attention(
     all ``(j1, j2)`` is subtracted before ``exp`` and earlier partial sums are
     rescaled when it grows, so no logit can overflow.  Fast:
     ``O((n + n1 + n2) r d)`` with ``r = C(d + g, g)`` (``g = 7``, ``r = 330``
-    for ``d = 4``, ``B = 1``, ``eps = 1e-6``).
+    for ``d = 4``, ``B = 1``, ``eps = 1e-6`` on ``[-1, 1]``; less where the data
+    certify a narrower interval).
 
     References
     ----------
@@ -171,7 +179,7 @@ def tensor_attention(
         raise ValueError(f"method must be 'exact' or 'fast', got {method!r}")
     Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
     if method == "fast":
-        op = _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1])
+        op = _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1], precision=precision, d_v=V1.shape[1])
         return fast_result(op, op.apply(V1, V2), value_spread(V1, V2))
     n, d, dv = Q.shape[0], Q.shape[1], V1.shape[1]
     check_budget(f"exact tensor attention, n = {n}, n1 = {K1.shape[0]}, n2 = {K2.shape[0]}, d = {d}, d_v = {dv}",
@@ -180,48 +188,55 @@ def tensor_attention(
 
 
 # ---------------------------------------------------------------------------- fast
-def _low_rank(Q, K1, K2, eps, bound, scale, names=("Q", "K1", "K2")) -> LowRankOperator:
-    """The ``k = 3`` operator; logits ``scale sum_{l < m} Q_il K1_jl K2_kl`` lie in ``[-m scale B³, m scale B³]``."""
+def _low_rank(Q, K1, K2, eps, bound, scale, names=("Q", "K1", "K2"), *, precision="float64",
+              d_v=None) -> LowRankOperator:
+    """The ``k = 3`` operator on the certified interval (within ``[-m scale B³, m scale B³]``)."""
     eps = check_eps(eps)
     B = check_bound(bound, **dict(zip(names, (Q, K1, K2))))
-    P = approximate_exp(B, 3, eps, columns=Q.shape[1], scale=scale)
-    return LowRankOperator(Q, (K1, K2), P, scale, B)
+    return fast_operator(Q, (K1, K2), eps, bound=B, scale=scale, d_v=d_v, precision=precision)
 
 
-def low_rank_tensor_attention(Q, K1, K2, eps: float = 1e-6, bound: float | None = None) -> LowRankOperator:
+def low_rank_tensor_attention(
+    Q, K1, K2, eps: float = 1e-6, bound: float | None = None, *, precision: str = "float64"
+) -> LowRankOperator:
     """Set up the polynomial-method approximation ``A~ = U1 (U2 ⊘ U3)^T``.
 
     Parameters
     ----------
     Q : (n, d) array
     K1, K2 : (n1, d) and (n2, d) arrays.
-    eps : target relative error of ``P`` against ``exp`` on ``[-B³, B³]``, in (0, 1).
+    eps : target relative error of every entry of ``A~``, in (0, 1).
     bound : the promised ``B >= max(|Q|, |K1|, |K2|)``; ``None`` measures it.
+    precision : {"float64", "mpmath"}
 
     Returns
     -------
     LowRankOperator
-        ``k = 3``: ``degree``, ``rank``, ``entry_error``, ``apply(V1, V2)``, ...
+        ``k = 3``: ``degree``, ``rank``, ``entry_error``, ``apply(V1, V2)``, ``plan``, ...
 
     Raises
     ------
     ValueError
         Bad shapes or non-finite entries; ``eps`` not in (0, 1); an entry of
-        ``Q``, ``K1`` or ``K2`` above ``bound``; or ``B³`` so large that no
-        float64 polynomial reaches ``eps``.
+        ``Q``, ``K1`` or ``K2`` above ``bound``.
+    CostExceedsExact, Float64Limit, PrecisionTooSlow
+        (``ValueError`` subclasses) As :func:`~algorithms.attention.low_rank_attention`:
+        cost above exact attention's (the complexity phenomenon), float64
+        unable to evaluate the polynomial (a limit of the arithmetic), or an
+        mpmath run over its budget.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> Q, K1, K2 = (rng.uniform(-1, 1, (30, 4)) for _ in range(3))
     >>> P = low_rank_tensor_attention(Q, K1, K2, eps=1e-6, bound=1.0)
-    >>> P.degree, P.rank
-    (7, 330)
+    >>> P.degree, P.rank, [round(x, 3) for x in P.plan.covered]  # Hoelder: |x| <= |q|_2 |k1|_2 max|k2| / d
+    (6, 210, [-0.707, 0.707])
 
     Notes
     -----
-    Certifying ``P`` costs a few mpmath evaluations once per ``(B, eps)``
-    (cached); nothing else is computed until the object is used.
+    Certifying ``P`` costs a few mpmath evaluations once per (snapped)
+    interval and ``eps`` (cached); nothing else is computed until the object is used.
 
     References
     ----------
@@ -230,10 +245,12 @@ def low_rank_tensor_attention(Q, K1, K2, eps: float = 1e-6, bound: float | None 
     Q = as_matrix("Q", Q)
     K1 = as_matrix("K1", K1, cols=Q.shape[1])
     K2 = as_matrix("K2", K2, cols=Q.shape[1])
-    return _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1])
+    return _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1], precision=precision)
 
 
-def tensor_attention_fast(Q, K1, K2, V1, V2, eps: float = 1e-6, bound: float | None = None) -> np.ndarray:
+def tensor_attention_fast(
+    Q, K1, K2, V1, V2, eps: float = 1e-6, bound: float | None = None, *, precision: str = "float64"
+) -> np.ndarray:
     """The output of ``tensor_attention(..., method="fast")`` only.
 
     For callers that need the array alone (pipelines, timings); use
@@ -242,8 +259,9 @@ def tensor_attention_fast(Q, K1, K2, V1, V2, eps: float = 1e-6, bound: float | N
     Parameters
     ----------
     Q, K1, K2, V1, V2 : as in :func:`tensor_attention`.
-    eps : relative error of the polynomial on ``[-B³, B³]``, in (0, 1).
+    eps : relative error of every entry of the approximate matrix, in (0, 1).
     bound : the promised max-norm ``B`` of ``Q``, ``K1``, ``K2`` (default: measured).
+    precision : {"float64", "mpmath"}
 
     Returns
     -------
@@ -269,7 +287,7 @@ def tensor_attention_fast(Q, K1, K2, V1, V2, eps: float = 1e-6, bound: float | N
     ``O((n + n1 + n2) d + block r)``.
     """
     Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
-    return _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1]).apply(V1, V2)
+    return _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1], precision=precision, d_v=V1.shape[1]).apply(V1, V2)
 
 
 def tensor_attention_error_bound(entry_error: float, V1, V2) -> float:

@@ -59,7 +59,7 @@ import numpy as np
 
 from algorithms._checks import as_matrix, check_same_rows
 from algorithms.kron import _row_kron
-from algorithms.polynomial_method import ExpApproximation, LowRankOperator
+from algorithms.polynomial_method import ExpApproximation, LowRankOperator, logit_bounds
 from algorithms.softmax import online_softmax, softmax_blocks
 from algorithms.transformer.lowrank import lowrank_product
 
@@ -120,6 +120,20 @@ def _fast_factors(cache: HeadCache) -> LowRankOperator:
     return LowRankOperator(cache.Q, (cache.K,), cache.approximation, cache.scale)
 
 
+def _check_interval(Q: np.ndarray, K: np.ndarray, scale: float, P: ExpApproximation):
+    """Certify the logit interval of ``(Q, K)`` in ``O(n d_h)``; ``ValueError`` unless it lies in ``P``'s."""
+    B = float(max(np.max(np.abs(Q)), np.max(np.abs(K))))
+    bounds = logit_bounds(Q, (K,), scale, B if B > 0 else None)
+    if not (P.lo <= bounds.lo and bounds.hi <= P.hi):
+        B_P = float(np.sqrt(max(abs(P.lo), abs(P.hi))))
+        raise ValueError(
+            f"Q and K put logits in [{bounds.lo:.4g}, {bounds.hi:.4g}] (certified in O(n d_h)), outside "
+            f"[{P.lo:.4g}, {P.hi:.4g}] where the approximation is certified (entries bounded by B = {B_P:.4g}): "
+            f"the polynomial's error is unbounded there; use an approximation for a larger bound, or exact mode"
+        )
+    return bounds
+
+
 def head_forward(
     Q,
     K,
@@ -137,10 +151,11 @@ def head_forward(
     causal : bool
         Causal mask ``M_ij = [i >= j]``; otherwise no mask.
     approximation : ExpApproximation or None
-        ``None``: exact.  Otherwise fast, with ``P`` in place of ``exp``; the
-        caller promises that every logit ``<q_i, k_j>/d_h`` lies in
-        ``[approximation.lo, approximation.hi]`` (the transformer checks
-        ``|Q|, |K| <= B`` for ``[-B^2, B^2]``).
+        ``None``: exact.  Otherwise fast, with ``P`` in place of ``exp``; every
+        logit ``<q_i, k_j>/d_h`` must lie in ``[approximation.lo,
+        approximation.hi]``, which is checked in ``O(n d_h)`` before any work
+        (the certified interval of :func:`~algorithms.polynomial_method.logit_bounds`,
+        within ``[-B^2, B^2]`` for ``B = max(|Q|, |K|)``).
     block : int
         Rows per block of the streamed computation.
 
@@ -152,7 +167,10 @@ def head_forward(
     Raises
     ------
     ValueError
-        If an input is not a finite 2-d array, shapes disagree, or ``block < 1``.
+        If an input is not a finite 2-d array, shapes disagree, or ``block < 1``;
+        fast: if the logits of ``Q`` and ``K`` may leave the approximation's
+        interval (the message names the interval and the entry bound it was
+        made for): outside it the polynomial's error is unbounded.
 
     Examples
     --------
@@ -160,6 +178,11 @@ def head_forward(
     >>> O, _ = head_forward(Q, K, V)      # causal: row i averages V_0..V_i
     >>> O.tolist()
     [[3.0, 0.0], [1.5, 1.5], [1.0, 1.0]]
+    >>> from algorithms.polynomial_method import approximate_exp
+    >>> head_forward([[3.0], [-3.0]], [[3.0], [-3.0]], [[1.0], [0.0]], approximation=approximate_exp(1.0, 2, 1e-6))
+    Traceback (most recent call last):
+    ...
+    ValueError: Q and K put logits in [-9, 9] (certified in O(n d_h)), outside [-1, 1] where the approximation is certified (entries bounded by B = 1): ...
 
     Notes
     -----
@@ -178,7 +201,8 @@ def head_forward(
             contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, scale, causal, block)
         )
         return out, HeadCache(Q, K, V, out, lse, causal, None, block)
-    factors = LowRankOperator(Q, (K,), approximation, scale)
+    bounds = _check_interval(Q, K, scale, approximation)
+    factors = LowRankOperator(Q, (K,), approximation, scale, bounds=bounds)
     ones = np.ones((Q.shape[0], 1))
     Y = lowrank_product(factors, np.hstack([V, ones]), causal=causal, block=block)
     z = Y[:, -1]

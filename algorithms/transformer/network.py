@@ -24,7 +24,8 @@ head, ``r = C(d_h + g, g)``).  Everything outside attention is exact and
 Fast mode checks that every per-head query and key entry is at most the
 configured ``B`` and raises ``ValueError`` naming layer and head otherwise:
 past ``B`` the polynomial is outside its certified interval and its error is
-unbounded.  Both modes record the measured max-norms in ``cache.qk_norms``.
+unbounded (``head_forward`` also checks the certified logit interval).  A ``B``
+too large for float64 at ``eps`` raises ``Float64Limit`` (arithmetic, not the lower bound).  Both modes record the measured max-norms in ``cache.qk_norms``.
 
 References
 ----------
@@ -107,8 +108,8 @@ def attention_approximation(bound: float, eps: float) -> ExpApproximation:
     Raises
     ------
     ValueError
-        If ``eps`` is outside ``(0, 1)``, ``bound`` is not positive, or no
-        float64 polynomial reaches ``eps`` on that interval (the message names ``B``).
+        If ``eps`` is outside ``(0, 1)`` or ``bound`` is not positive; ``Float64Limit``
+        (a subclass) if no float64 polynomial reaches ``eps`` there: arithmetic, not the lower bound.
 
     Examples
     --------
@@ -165,7 +166,10 @@ def _layer_forward(layer, T, config, approximation, block):
             norms.append(max(q_norm, _check_bound(f"keys of head {head + 1}", K, c.bound)))
         else:
             norms.append(float(max(np.abs(Q).max(), np.abs(K).max())))
-        out, hc = head_forward(Q, K, V, causal=c.causal, approximation=approximation, block=block)
+        try:
+            out, hc = head_forward(Q, K, V, causal=c.causal, approximation=approximation, block=block)
+        except ValueError as exc:
+            raise ValueError(f"head {head + 1}: {exc}") from None
         heads.append(hc)
         outs.append(out)
     out = np.hstack(outs)

@@ -11,17 +11,17 @@ from algorithms.attention import (
     attention,
     attention_error_bound,
     attention_fast,
-    low_rank_attention,
 )
+from algorithms.polynomial_method import CostExceedsExact, Float64Limit, exp_approximation, logit_bounds
 from algorithms.tensor_attention import tensor_attention, tensor_attention_fast
 from reductions.gap import (
     Gap3Instance,
     GapInstance,
+    disjoint_gap_instance,
     gap_answer,
     max_inner_product,
     planted_gap3_instance,
     planted_gap_instance,
-    separated_gap_instance,
     to_hamming,
 )
 from reductions.gap_threshold import (
@@ -55,7 +55,7 @@ def _correct_triple(src, triple, yes):
 
 
 def _split_instance(N, m, w, yes, seed):
-    return separated_gap_instance(N, m, w, yes=yes, seed=seed)
+    return disjoint_gap_instance(N, m, w, yes=yes, seed=seed)
 
 
 # ---------------------------------------------------------------------------- max-IP form
@@ -120,37 +120,71 @@ def test_gap_blow_up_matches_docstring():
         assert attention_error_bound(inst.eps, inst.V) == pytest.approx(inst.tolerance)
 
 
-# ---------------------------------------------------------------------------- the point of the threshold
+# ---------------------------------------------------------------------------- the fast path at the threshold
 @pytest.mark.parametrize("yes", [True, False])
-def test_fast_attention_fails_at_the_threshold_where_exact_attention_decodes(yes):
-    """At B = Theta(sqrt(log n)) the polynomial method refuses at the decoder's eps (or would decode wrongly)."""
-    for seed in range(1):
-        src, _ = planted_gap_instance(**AT, yes=yes, seed=seed)
-        inst, decode = gap_to_attention(src)
-        assert _correct_pair(src, decode(attention(inst.Q, inst.K, inst.V)), yes)
-        try:
-            out = attention_fast(inst.Q, inst.K, inst.V, eps=inst.eps)
-        except ValueError as exc:
-            assert f"B={inst.B:.4g}" in str(exc)
-        else:  # pragma: no cover - the float64 polynomial cannot reach eps at B^2 ~ 30
-            assert not _correct_pair(src, decode(out), yes)
-        g, r = polynomial_method_rank(inst.B**2, inst.d, inst.eps)
-        assert r > inst.n**2  # even in exact arithmetic, slower than exact attention
+def test_at_the_threshold_the_fast_path_refuses_for_cost_not_float64(yes):
+    """N = 24, m = 32, gap 3: logits certified in [0, 9.13] (not [-48.7, 48.7]); float64 certifies degree 13
+    there, but rank C(32 + g, g) costs more flops than exact attention, in any precision."""
+    src, _ = planted_gap_instance(**AT, yes=yes, seed=0)
+    inst, decode = gap_to_attention(src)
+    assert _correct_pair(src, decode(attention(inst.Q, inst.K, inst.V)), yes)
+    b = logit_bounds(inst.Q, [inst.K])
+    assert b.lo == 0.0 and b.hi == pytest.approx(inst.beta * AT["w"]) and b.hi == pytest.approx(9.13, abs=0.01)
+    assert inst.B**2 == pytest.approx(48.7, abs=0.05)
+    assert exp_approximation(b.lo, b.hi, inst.eps).degree == 13  # float64 can evaluate this polynomial ...
+    for precision in ("float64", "mpmath"):  # ... but its rank is the obstacle, whatever the arithmetic
+        with pytest.raises(CostExceedsExact) as info:
+            attention_fast(inst.Q, inst.K, inst.V, eps=inst.eps, precision=precision)
+        assert not isinstance(info.value, Float64Limit)
+        assert info.value.fast_flops > 1e5 * info.value.exact_flops and info.value.rank > inst.n**2
+    g, r = polynomial_method_rank(inst.B**2, inst.d, inst.eps)  # the worst-case interval, for comparison
+    assert r > inst.n**2
 
 
 @pytest.mark.parametrize("yes", [True, False])
-def test_fast_attention_decodes_below_the_threshold(yes):
+def test_at_the_threshold_shape_at_toy_size_the_fast_path_runs_and_decodes(yes):
+    """t_lo = 0 on disjoint supports: B^2 = 2 ln(2N), logit range ln(2N) -- the threshold's scale, not below it."""
     for seed in range(4):
         src = _split_instance(N=6, m=6, w=3, yes=yes, seed=seed)
         inst, decode = gap_to_attention(src, margin=2.0)
-        assert inst.B**2 < 5  # far below the B^2 ~ 30 of the instances above
-        P = low_rank_attention(inst.Q, inst.K, eps=inst.eps)
-        out = P.apply(inst.V)
-        bound = attention_error_bound(P.entry_error, inst.V)
-        assert bound <= inst.tolerance
-        assert np.max(np.abs(out - attention(inst.Q, inst.K, inst.V))) <= bound
-        assert inst.decide(out) is yes is gap_answer(src)
-        assert _correct_pair(src, decode(out), yes)
+        assert inst.B**2 == pytest.approx(2 * math.log(12))
+        exact = attention(inst.Q, inst.K, inst.V)
+        for precision in ("float64", "mpmath"):
+            res = attention(inst.Q, inst.K, inst.V, method="fast", eps=inst.eps, precision=precision)
+            assert res.max_error_bound <= inst.tolerance
+            assert np.max(np.abs(res.output - exact)) <= res.max_error_bound
+            assert inst.decide(res.output) is yes is gap_answer(src)
+            assert _correct_pair(src, decode(res.output), yes)
+
+
+def _ov_instance(cnf):
+    from reductions.ov_to_attention import ov_to_attention
+    from reductions.sat_to_ov import sat_to_ov
+
+    ov, decode_ov = sat_to_ov(cnf)
+    inst, decode = ov_to_attention(ov.A, ov.B)
+    return inst, decode, decode_ov
+
+
+@pytest.mark.parametrize("satisfiable", [True, False])
+def test_beyond_the_threshold_mpmath_runs_where_float64_refuses_and_decides_sat(satisfiable):
+    """SAT -> OV -> attention (B = Theta(log N)) on four variables: logits certified in [-9.24, 0];
+    float64 cannot evaluate the polynomial there (Float64Limit, with the digits), mpmath can, and decides."""
+    from reductions.cnf import CNF, solve
+
+    cnf = CNF(4, ((1, 2, 3), (-1, -4), (-2, 4), (-3,))) if satisfiable else CNF(4, ((1, 2, 3), (-1,), (-2,), (-3,)))
+    assert (solve(cnf) is not None) is satisfiable
+    inst, decode, decode_ov = _ov_instance(cnf)
+    with pytest.raises(Float64Limit, match="significant digits") as info:
+        attention_fast(inst.Q, inst.K, inst.V, eps=1e-6)
+    assert not isinstance(info.value, CostExceedsExact) and info.value.digits > 16
+    res = attention(inst.Q, inst.K, inst.V, method="fast", eps=1e-6, precision="mpmath")
+    exact = attention(inst.Q, inst.K, inst.V)
+    assert np.max(np.abs(res.output - exact)) <= res.max_error_bound <= 1e-6
+    pair = decode(res.output)
+    assert pair == decode(exact) and (pair is not None) is satisfiable
+    if satisfiable:
+        assert cnf.satisfies(decode_ov(pair))
 
 
 # ---------------------------------------------------------------------------- Hamming form
@@ -210,22 +244,22 @@ def test_gap3_blow_up_matches_docstring():
 
 
 @pytest.mark.parametrize("yes", [True, False])
-def test_fast_tensor_attention_fails_at_the_cube_root_threshold(yes):
+def test_fast_tensor_attention_at_the_cube_root_threshold_refuses_for_cost(yes):
     src, _ = planted_gap3_instance(**AT3, yes=yes, seed=1)
     inst, decode = gap3_to_tensor_attention(src)
     args = (inst.Q, inst.K1, inst.K2, inst.V1, inst.V2)
     assert _correct_triple(src, decode(tensor_attention(*args)), yes)
-    try:
-        out = tensor_attention_fast(*args, eps=inst.eps)
-    except ValueError as exc:
-        assert f"B={inst.B:.4g}" in str(exc)
-    else:  # pragma: no cover
-        assert not _correct_triple(src, decode(out), yes)
+    b = logit_bounds(inst.Q, [inst.K1, inst.K2])  # Hoelder: |q|_2 |k1|_2 max|k2| / d = beta w
+    assert b.lo == 0.0 and b.hi == pytest.approx(inst.beta * AT3["w"]) and b.hi < inst.B**3 / 3
+    for precision in ("float64", "mpmath"):
+        with pytest.raises(CostExceedsExact) as info:
+            tensor_attention_fast(*args, eps=inst.eps, precision=precision)
+        assert info.value.fast_flops > info.value.exact_flops
     assert polynomial_method_rank(inst.B**3, inst.d, inst.eps)[1] > inst.n**3
 
 
 @pytest.mark.parametrize("yes", [True, False])
-def test_fast_tensor_attention_decodes_below_the_threshold(yes):
+def test_fast_tensor_attention_decodes_at_the_threshold_shape_at_toy_size(yes):
     rng = np.random.default_rng(7)
     src2 = _split_instance(N=3, m=4, w=2, yes=False, seed=int(yes))
     C = np.zeros((3, 4), int)
@@ -236,11 +270,12 @@ def test_fast_tensor_attention_decodes_below_the_threshold(yes):
         B[1], C[2] = A[0], A[0]
     src = Gap3Instance(A, B, C, 0, 2)
     inst, decode = gap3_to_tensor_attention(src, margin=2.0)
-    assert inst.B**3 < 6
-    out = tensor_attention_fast(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2, eps=inst.eps)
-    assert np.max(np.abs(out - tensor_attention(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2))) <= inst.tolerance
-    assert inst.decide(out) is yes is gap_answer(src)
-    assert _correct_triple(src, decode(out), yes)
+    exact = tensor_attention(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2)
+    for precision in ("float64", "mpmath"):
+        out = tensor_attention_fast(inst.Q, inst.K1, inst.K2, inst.V1, inst.V2, eps=inst.eps, precision=precision)
+        assert np.max(np.abs(out - exact)) <= inst.tolerance
+        assert inst.decide(out) is yes is gap_answer(src)
+        assert _correct_triple(src, decode(out), yes)
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import reductions.pipeline
+from algorithms.polynomial_method import CostExceedsExact, Float64Limit
 from reductions.cnf import CNF, planted_kcnf, random_kcnf, solve, unsatisfiable_kcnf
 from reductions.pipeline import FastPathRefused, decide_sat, fast_path_rank
 
@@ -105,17 +106,29 @@ def test_against_a_real_solver_on_larger_formulas():
 # ----- the fast path: refused at the reduction's scale, correct where it can run ----------------
 
 
-@pytest.mark.parametrize("via", VIAS)
-def test_fast_path_refuses_at_the_reductions_entry_bound(via):
+@pytest.mark.parametrize("via", ["attention", "tensor_attention", "gradient"])
+def test_fast_path_refuses_at_the_reductions_entry_bound_for_cost(via):
+    """On the certified interval [-beta w, 0] the reason is the rank (cost), not float64."""
     f = random_kcnf(10, 40, 3, seed=0)
-    with pytest.raises(FastPathRefused, match=r"fast path refused \(float64 limit\): the instance has entries B=") as info:
+    with pytest.raises(FastPathRefused, match=r"fast path refused \(cost\): the instance has entries B=") as info:
         decide_sat(f, via=via, algorithm="fast")
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, ValueError) and info.value.reason == "cost"
+    assert isinstance(info.value.__cause__, CostExceedsExact)
+    cause = info.value.__cause__
+    assert cause.fast_flops > 1e10 * cause.exact_flops  # both flop counts are in the exception
     upper_bound = "arXiv:2310.04064" if via == "tensor_attention" else "Alman & Song 2023, Thm 1.3"
-    assert upper_bound in str(info.value) and "no float64 polynomial reaches eps" in str(info.value)
-    assert "Thm 1.4" not in str(info.value)  # the refusal is a float64 limit, not the lower bound
-    assert "2^-53 e^(2h)" in str(info.value)
+    assert upper_bound in str(info.value) and "flops against" in str(info.value)
+    assert "Thm 1.4" not in str(info.value) and "SETH" not in str(info.value)  # not the lower bound
     assert info.value.trace.names[-1] == "fast-check" and info.value.trace.stages[-1].note == "refused"
+
+
+def test_fast_path_refusal_for_float64_is_its_own_reason():
+    """A 4-variable formula: rank small enough to run, logits [-12.3, 0] too wide for float64 at eps = 1e-6."""
+    f = CNF(4, ((1, 2, 3), (-1, 2, 4), (1, -3, -4), (2, 3, 4)))
+    with pytest.raises(FastPathRefused, match=r"fast path refused \(float64 limit\)") as info:
+        decide_sat(f, algorithm="fast", eps=1e-6, max_rank=10**6)
+    assert info.value.reason == "float64" and isinstance(info.value.__cause__, Float64Limit)
+    assert "significant digits would do" in str(info.value) and "Thm 1.4" not in str(info.value)
 
 
 def test_fast_path_refuses_when_the_rank_exceeds_max_rank():
@@ -149,12 +162,14 @@ TINY = [
 
 
 @pytest.mark.parametrize("f", TINY)
-def test_fast_gradient_route_refuses_even_on_the_smallest_formulas(f):
+def test_fast_gradient_route_runs_on_the_smallest_formulas_at_a_far_larger_rank(f):
     """The gradient instance scales entries by sqrt(D/d) and has head dimension D = d + 2(d_v + 1) + b."""
-    with pytest.raises(FastPathRefused) as info:
-        decide_sat(f, via="gradient", algorithm="fast", eps=1e-2, max_rank=10**5)
-    sizes = info.value.trace["ov_to_attention"].sizes
+    sat, x, trace = decide_sat(f, via="gradient", algorithm="fast", eps=1e-2, max_rank=10**5)
+    assert sat == (solve(f) is not None) and (x is None or f.satisfies(x))
+    sizes = trace["ov_to_attention"].sizes
     assert sizes["B_gradient"] > sizes["B"] and sizes["D_gradient"] == sizes["d"] + 4 + min(sizes["n"], sizes["d"])
+    _, _, plain = decide_sat(f, via="attention", algorithm="fast", eps=1e-2)
+    assert trace["fast-check"].sizes["r"] >= 10 * plain["fast-check"].sizes["r"]
 
 
 @pytest.mark.parametrize("f", TINY)
@@ -166,7 +181,10 @@ def test_fast_path_agrees_with_exact_where_it_can_run(f, via):
     assert x is None or f.satisfies(x)
     g, r = trace["fast-check"].sizes["g"], trace["fast-check"].sizes["r"]
     B = trace["fast-check"].sizes["B"]
-    assert (g, r) == fast_path_rank(B, 2 if f.num_clauses == 2 else 1, 1e-6, 3 if via == "tensor_attention" else 2)
+    d = 2 if f.num_clauses == 2 else 1
+    assert r == math.comb(d + g, g)  # certified interval [-beta w, 0]: no centring coordinate
+    # ... and no more than the worst-case interval [-B^k, B^k] would need
+    assert g <= fast_path_rank(B, d, 1e-6, 3 if via == "tensor_attention" else 2)[0]
 
 
 # ----- certificates and bad arguments -------------------------------------------------------------

@@ -11,6 +11,7 @@ from algorithms.attention import (
     attention_fast,
     low_rank_attention,
 )
+from algorithms.polynomial_method import Float64Limit
 from tests.conftest import reference_attention
 
 
@@ -64,8 +65,12 @@ def test_fast_attention_error_within_bound(n, d, B, eps):
 def test_fast_attention_error_shrinks_with_eps():
     Q, K, V = _inputs(300, 300, 4, 1.5, seed=3)
     exact = attention(Q, K, V)
-    errors = [np.max(np.abs(attention_fast(Q, K, V, eps=e) - exact)) for e in (1e-2, 1e-4, 1e-6, 1e-8)]
-    assert all(a > 10 * b for a, b in zip(errors, errors[1:]))
+    results = [attention(Q, K, V, method="fast", eps=e) for e in (1e-2, 1e-4, 1e-6, 1e-8)]
+    errors = [np.max(np.abs(r.output - exact)) for r in results]
+    bounds = [r.max_error_bound for r in results]
+    assert all(e <= b for e, b in zip(errors, bounds))
+    assert all(a > 10 * b for a, b in zip(bounds, bounds[1:]))  # the certificate shrinks with eps
+    assert all(a > b for a, b in zip(errors, errors[1:])) and errors[0] > 1e5 * errors[-1]
 
 
 def test_low_rank_factors_have_rank_c_d_plus_g_choose_g():
@@ -109,10 +114,12 @@ def test_fast_attention_refuses_entries_above_the_promised_bound():
         attention_fast(Q, K, V, bound=1.0)
 
 
-def test_fast_attention_refuses_unbounded_regime_naming_the_bound():
+def test_fast_attention_refuses_unbounded_regime_as_a_float64_limit_with_the_digits_needed():
     Q, K, V = _inputs(20, 20, 4, 5.0)
-    with pytest.raises(ValueError, match=r"entries bounded by B=5 .* too wide"):
+    with pytest.raises(Float64Limit, match=r"float64 limit, a practical limit .* not the lower bound.*logits certified "
+                       r"in \[-16.\d+, 16.\d+\].*significant digits would do") as info:
         attention_fast(Q, K, V, bound=5.0)
+    assert 16 < info.value.digits < 60 and "SETH" not in str(info.value)
 
 
 @pytest.mark.parametrize("eps", [0, 1, -0.5, float("nan"), 2.0])
@@ -144,7 +151,9 @@ def test_fast_method_returns_the_output_with_its_certificate():
     res = attention(Q, K, V, method="fast", eps=1e-6, bound=1.0)
     P = low_rank_attention(Q, K, eps=1e-6, bound=1.0)
     np.testing.assert_array_equal(res.output, P.apply(V))
-    assert (res.degree, res.rank, res.k, res.bound, res.logits) == (P.degree, P.rank, 2, 1.0, (-1.0, 1.0))
+    assert (res.degree, res.rank, res.k, res.bound) == (P.degree, P.rank, 2, 1.0)
+    assert res.logits == (P.bounds.lo, P.bounds.hi) and -1.0 <= res.logits[0] < res.logits[1] <= 1.0
+    assert res.covered == P.plan.covered and not res.centred and res.precision == "float64"
     assert res.entry_error == P.entry_error and res.error_bound.shape == (3,)
     assert res.max_error_bound == pytest.approx(attention_error_bound(P.entry_error, V), rel=1e-15)
     assert np.all(np.abs(res.output - attention(Q, K, V)).max(axis=0) <= res.error_bound)

@@ -14,6 +14,7 @@ from algorithms.poly_attention import (
     tree_attention,
     value_product_range,
 )
+from algorithms.polynomial_method import Float64Limit
 
 MECHANISMS = [
     path_attention(2),
@@ -80,16 +81,21 @@ def test_fast_tree_attention_on_long_sequences():
 
 
 def test_degree_depends_on_monomial_degree_not_on_t():
+    """Each monomial's degree is set by its own certified interval; with entries +-B filling the
+    worst case, [-B^3, B^3] is wider than [-B^2, B^2], and t (the number of positions) does not enter."""
     rng = np.random.default_rng(4)
     B = 1.6
-    long_path = path_attention(6)
-    Xs, Vs = bounded_inputs(rng, long_path, 10, B)
-    path_deg = poly_attention_fast(long_path, Xs, Vs, eps=1e-4, bound=B).degrees
-    h3 = tensor_attention(3)
-    Xs, Vs = bounded_inputs(rng, h3, 10, B)
-    tensor_deg = poly_attention_fast(h3, Xs, Vs, eps=1e-4, bound=B).degrees
-    assert set(path_deg) == {2} and set(tensor_deg) == {3}
-    assert tensor_deg[3] > path_deg[2]  # [-B^3, B^3] is wider than [-B^2, B^2]
+    X = B * rng.choice([-1.0, 1.0], size=(10, 2))
+    X[0], X[1] = B, -B  # logits reach +-B^s exactly
+    Vs = [rng.normal(size=(10, 2)) for _ in range(5)]
+    path2 = poly_attention_fast(path_attention(2), [X] * 3, Vs[:2], eps=1e-4, bound=B)
+    path6 = poly_attention_fast(path_attention(6), [X] * 7, Vs + Vs[:1], eps=1e-4, bound=B)
+    tensor = poly_attention_fast(tensor_attention(3), [X] * 3, Vs[:2], eps=1e-4, bound=B)
+    assert set(path6.degrees) == {2} and set(tensor.degrees) == {3}
+    assert path6.logits == path2.logits == pytest.approx((-(B**2), B**2), rel=1e-12)
+    assert tensor.logits == pytest.approx((-(B**3), B**3), rel=1e-12)
+    assert tensor.degrees[3] > path6.degrees[2]
+    assert path6.degrees[2] - path2.degrees[2] <= 1  # only eps / m per factor changes with t
 
 
 def test_value_product_range_contains_every_product():
@@ -117,6 +123,6 @@ def test_bad_arguments_raise():
         poly_attention_fast(h, Xs, Vs, method="tree")
     with pytest.raises(ValueError, match="Vs must be"):
         poly_attention_fast(h, Xs, Vs[:1])
-    big = [2.5 * X for X in Xs]  # B^3 = 15.6: float64 power-basis rounding alone exceeds eps
-    with pytest.raises(ValueError, match="power-basis"):
+    big = [2.5 * np.array([[1.0, 1.0], [-1.0, -1.0]] * 2 + [[1.0, -1.0]])] * 3  # logits fill [-15.6, 15.6]
+    with pytest.raises(Float64Limit, match="float64 limit.*not the lower bound"):
         poly_attention_fast(tensor_attention(3), big, Vs, eps=1e-6)
