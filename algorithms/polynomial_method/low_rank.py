@@ -215,6 +215,15 @@ class LowRankOperator:
             return entry_error(self.approximation, operations + 1, self.bounds, self.centre, unit_roundoff=u)
         return entry_error(self.approximation, operations, self.bounds, self.centre, unit_roundoff=UNIT_ROUNDOFF)
 
+    def __repr__(self) -> str:
+        """Shapes and the certificate, never the arrays (a notebook shows this)."""
+        keys = ", ".join(str(K.shape[0]) for K in self.keys)
+        P = self.approximation
+        return (f"LowRankOperator(k={self.k}, n={self.n} queries, keys of {keys} rows, m={self.Q.shape[1]}, "
+                f"degree g={self.degree}, rank r={self.rank}, P on [{P.lo:.4g}, {P.hi:.4g}]"
+                + (f" + centre {self.centre:.4g}" if self.centred else "")
+                + f", entry_error={self.entry_error:.3g}, {self.precision})")
+
     # ------------------------------------------------------------------ checks
     def _rows(self, name: str, Y, rows: int) -> np.ndarray:
         return as_matrix(name, Y, rows=rows)
