@@ -43,7 +43,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from algorithms._random import RandomLike, as_generator
-
 from reductions.ov import as_binary
 
 __all__ = [
