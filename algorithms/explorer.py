@@ -18,7 +18,7 @@ Readout(n=1e+06, B=1, d=16, eps=0.001, k=2: g = 5, r = 2.035e+04; fast 1.44e+12 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import sympy as sp
@@ -27,8 +27,8 @@ from algorithms.bounds import exact_flops_expr, fast_flops_expr, mechanism_degre
 from algorithms.polynomial_method import feature_rank
 from algorithms.threshold import EXACT_WINS, FAST_WINS, INFEASIBLE, ThresholdMap, plot_threshold_map, threshold_map
 
-__all__ = ["Readout", "explorer_map", "with_dimension", "seed_cache", "readout", "explorer_figure",
-           "threshold_explorer"]
+__all__ = ["Readout", "explorer_map", "with_dimension", "seed_cache", "map_to_dict", "map_from_dict", "readout",
+           "explorer_figure", "threshold_explorer"]
 
 #: The ``n`` grid of every explorer map (notebook 04's): 36 points from ``10^2`` to ``10^9``.
 N_GRID = np.geomspace(1e2, 1e9, 36)
@@ -60,12 +60,21 @@ def with_dimension(tmap: ThresholdMap, d: int) -> ThresholdMap:
                    log_dimension=log_dimension, hard_side=tmap.above_curve & log_dimension[None, :])
 
 
+def map_to_dict(tmap: ThresholdMap) -> dict:
+    """The map as plain lists and numbers (JSON); :func:`map_from_dict` inverts it."""
+    return {f.name: getattr(tmap, f.name).tolist() if isinstance(getattr(tmap, f.name), np.ndarray)
+            else getattr(tmap, f.name) for f in fields(tmap)}
+
+
+def map_from_dict(data: dict) -> ThresholdMap:
+    """A :class:`~algorithms.threshold.ThresholdMap` from :func:`map_to_dict`'s output (e.g. committed JSON)."""
+    return ThresholdMap(**{k: np.asarray(v, dtype=float if k in ("rank", "fast_flops") else None)
+                           if isinstance(v, list) else v for k, v in data.items()})
+
+
 def seed_cache(tmap: ThresholdMap | None = None) -> None:
     """Remember a map computed elsewhere (e.g. read from committed JSON) for its ``(d, eps, k)``; ``None`` clears."""
-    if tmap is None:
-        _MAPS.clear()
-    else:
-        _MAPS[(tmap.d, float(tmap.eps), tmap.k)] = tmap
+    _MAPS.clear() if tmap is None else _MAPS.update({(tmap.d, float(tmap.eps), tmap.k): tmap})
 
 
 def explorer_map(d: int, eps: float, k: str | int = "matrix") -> ThresholdMap:
@@ -109,14 +118,6 @@ class Readout:
                 f"B {'above' if self.B >= self.hard_B else 'below'} the hard-instance curve B* = {self.hard_B:.3g}"
                 + ("" if self.log_dimension else ", constant-d region (d < c log2 n)"))
         return f"Readout(n={self.n:.3g}, B={self.B:.3g}, d={self.d}, eps={self.eps:g}, k={self.k}: {cost}; {side})"
-
-    def _repr_html_(self) -> str:
-        from algorithms._display import html_table
-
-        cells = dict(n=f"{self.n:.3g}", B=f"{self.B:.3g}", d=self.d, eps=f"{self.eps:g}", g=self.degree,
-                     r=f"{self.rank:.4g}", fast_flops=f"{self.fast_flops:.3g}", exact_flops=f"{self.exact_flops:.3g}",
-                     cheaper=self.region, hard_B=f"{self.hard_B:.3g}", hard_side=self.hard_side)
-        return html_table(list(cells), [list(cells.values())])
 
 
 def readout(n: float, B: float, d: int, eps: float, k: str | int = "matrix") -> Readout:

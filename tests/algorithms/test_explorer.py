@@ -80,9 +80,7 @@ def test_readout_snaps_to_the_grid_and_reads_the_map():
 
 def test_readout_reprs_are_short():
     r = explorer.readout(n=1e3, B=1.75, d=16, eps=1e-3)
-    assert len(repr(r)) < 300 and "\n" not in repr(r)
-    html = r._repr_html_()
-    assert html.startswith("<table>") and f"{r.degree}" in html
+    assert len(repr(r)) < 300 and "\n" not in repr(r) and f"g = {r.degree}" in repr(r)
 
 
 def test_static_mode_draws_and_returns_the_readout(monkeypatch):
@@ -108,6 +106,16 @@ def test_widget_mode_builds_sliders_headless():
     sliders[2].value = 8  # moving d redraws from the cache
     assert (8, 1e-3, 2) in explorer._MAPS
     plt.close("all")
+
+
+def test_maps_survive_json():
+    import json
+
+    tmap = threshold_map(SMALL_N, SMALL_B[2], d=16, eps=1e-3)
+    back = explorer.map_from_dict(json.loads(json.dumps(explorer.map_to_dict(tmap))))
+    assert_maps_equal(back, tmap)
+    explorer.seed_cache(back)
+    assert explorer.explorer_map(16, 1e-3) is back
 
 
 @pytest.mark.parametrize("call, message", [
