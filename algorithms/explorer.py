@@ -181,10 +181,10 @@ def threshold_explorer(n: float = 2**16, B: float = 1.0, d: int = 16, eps: float
     import ipywidgets as w
     from IPython.display import display
 
-    start = readout(n, B, d, eps, k)
+    start, grid = readout(n, B, d, eps, k), explorer_map(d, eps, k)  # the sliders move on the map's own grid
     sliders = dict(
-        n=w.SelectionSlider(options=[(f"{x:.3g}", float(x)) for x in N_GRID], value=start.n, description="n"),
-        B=w.SelectionSlider(options=[(f"{x:.3g}", float(x)) for x in B_GRIDS[k]], value=start.B, description="B"),
+        n=w.SelectionSlider(options=[(f"{x:.3g}", float(x)) for x in grid.n_values], value=start.n, description="n"),
+        B=w.SelectionSlider(options=[(f"{x:.3g}", float(x)) for x in grid.B_values], value=start.B, description="B"),
         d=w.IntSlider(value=int(d), min=1, max=64, description="d"),
         eps=w.SelectionSlider(options=[(f"{x:g}", x) for x in EPS_CHOICES], value=eps, description="eps"),
     )
