@@ -64,11 +64,20 @@ def test_the_results_a_notebook_reads_are_written_by_a_bench_script(path):
         assert (ROOT / "bench" / "results" / f"{name}.json").exists(), name
 
 
-@pytest.mark.parametrize("path", TEACHING + [ROOT / "docs" / "lecture.md"], ids=lambda p: p.name)
+def anchors(md: Path) -> set[str]:
+    """GitHub's heading anchors of a Markdown file (notebooks/build_html.py renders the same ids)."""
+    return {re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", line.lstrip("#").strip().lower()))
+            for line in md.read_text(encoding="utf-8").splitlines() if line.startswith("#")}
+
+
+@pytest.mark.parametrize("path", TEACHING + [ROOT / "docs" / "lecture.md", ROOT / "docs" / "README.md"],
+                         ids=lambda p: p.name)
 def test_links_to_docs_resolve(path):
     text = path.read_text(encoding="utf-8")
-    base = path.parent
-    for target in re.findall(r"\]\(((?:\.\./)?[\w./-]+\.(?:md|ipynb))(?:#[\w-]+)?\)", text):
+    for target, anchor in re.findall(r"\]\(((?:\.\./)?[\w./-]+\.(?:md|ipynb))(?:#([\w-]+))?\)", text):
         if target.endswith("07_verify_your_reduction.ipynb"):
             continue  # notebook 07 is merged from another branch
-        assert (base / target).resolve().exists(), f"{path.name} links to missing {target}"
+        dest = (path.parent / target).resolve()
+        assert dest.exists(), f"{path.name} links to missing {target}"
+        if anchor and dest.suffix == ".md":
+            assert anchor in anchors(dest), f"{path.name} links to {target}#{anchor}, which has no such heading"
