@@ -4,8 +4,8 @@ Usage: ``python notebooks/build_html.py [--out build/html] [--only 01_matrix_att
 
 Each notebook runs top to bottom through ``jupyter nbconvert --to html --execute``
 (``BOUNDED_ENTRIES_EXPLORER=static``, so the threshold explorer draws a static
-figure; the input of the hidden solution-check cells is left out, their output
-kept).  ``docs/*.md`` and the README are rendered with mistune (nbconvert's
+figure; no progress bars, no widget state; the input of the hidden solution-check
+cells is left out, their output kept).  ``docs/*.md`` and the README are rendered with mistune (nbconvert's
 Markdown renderer), and links between notebooks, docs and README are rewritten
 to the HTML files, so the whole material can be read without Python.  The
 committed notebooks stay without outputs; the HTML lives in ``build/`` (ignored
@@ -88,9 +88,11 @@ def notebook_page(path: Path, out: Path) -> str:
     """Execute ``path``, export it to ``out`` as HTML; return its title (first heading)."""
     import json
 
-    env = dict(os.environ, BOUNDED_ENTRIES_EXPLORER="static", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, BOUNDED_ENTRIES_EXPLORER="static", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               TQDM_DISABLE="1")  # progress bars would be widgets: megabytes of widget state in the HTML
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-                    "--ExecutePreprocessor.timeout=600", "--TagRemovePreprocessor.enabled=True",
+                    "--ExecutePreprocessor.timeout=600", "--ExecutePreprocessor.store_widget_state=False",
+                    "--TagRemovePreprocessor.enabled=True",
                     "--TagRemovePreprocessor.remove_input_tags=solution", "--output-dir", str(out), str(path)],
                    check=True, env=env)
     page = out / (path.stem + ".html")
