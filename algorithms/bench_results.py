@@ -38,7 +38,8 @@ def load(name: str) -> dict:
 def caption(record: dict) -> str:
     """One line: when, where and by which command the record was measured (and whether it was a quick run)."""
     m = record.get("machine", {})
-    quick = " -- a QUICK run (small sizes), for development only" if record.get("quick") else ""
+    quick = record.get("quick") or "--quick" in str(record.get("command", ""))
+    quick = " -- a QUICK run (small sizes), for development only" if quick else ""
     return (f"measured {record.get('date', '?')} on {m.get('processor', '?')}, {m.get('cpus', '?')} CPUs, "
             f"OMP_NUM_THREADS={m.get('threads', '?')}, numpy {m.get('numpy', '?')}, by `{record.get('command', '?')}`"
             + quick)
