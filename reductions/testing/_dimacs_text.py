@@ -19,7 +19,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from hypothesis import strategies as st
+from reductions.testing._require import TESTING_EXTRA
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - the testing extra is missing
+    raise ImportError(TESTING_EXTRA) from exc
 
 from reductions.cnf import CNF
 

@@ -16,10 +16,16 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as _seed
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+
+from reductions.testing._require import TESTING_EXTRA
+
+try:
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as _seed
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as exc:  # pragma: no cover - the testing extra is missing
+    raise ImportError(TESTING_EXTRA) from exc
 
 __all__ = [
     "example",
@@ -202,7 +208,7 @@ def hostile_arrays(draw, *, shapes: st.SearchStrategy | None = None, dtype: st.S
 
 
 # ---------------------------------------------------------------------------- parameters
-_NOT_NUMBERS = (None, "0.5", b"1", [0.5], complex(0.5, 0))  # not real numbers (bools are left to each contract)
+_NOT_NUMBERS = ("0.5", b"1", [0.5], complex(0.5, 0))  # not real numbers (None and bools: per contract)
 
 
 def eps_values(*, valid: bool = True) -> st.SearchStrategy:
@@ -219,7 +225,7 @@ def eps_values(*, valid: bool = True) -> st.SearchStrategy:
     if valid:
         return st.one_of(st.sampled_from([1e-300, 1e-12, 1e-6, 0.5, 0.999999]), magnitudes(lo=1e-300, hi=0.5,
                                                                                             signed=False))
-    return st.one_of(st.sampled_from([0, 0.0, 1, 1.0, -1e-9, 2.0, math.nan, math.inf, -math.inf, True, False,
+    return st.one_of(st.sampled_from([0, 0.0, 1, 1.0, -1e-9, 2.0, math.nan, math.inf, -math.inf, True, False, None,
                                       *_NOT_NUMBERS]),
                      st.floats(max_value=0.0), st.floats(min_value=1.0))
 
@@ -227,8 +233,8 @@ def eps_values(*, valid: bool = True) -> st.SearchStrategy:
 def bounds(*, valid: bool = True) -> st.SearchStrategy:
     """``bound`` (the promised max-norm ``B``): valid positive finite, ``1e-300`` to ``1e300``.
 
-    ``valid=False``: ``0``, negatives, NaN, ``±inf`` and non-numbers (not
-    ``True``, which some callers read as 1).
+    ``valid=False``: ``0``, negatives, NaN, ``±inf`` and non-numbers.  Not
+    drawn: ``None`` (it means "measure it") and ``True`` (which some callers read as 1).
 
     Examples
     --------

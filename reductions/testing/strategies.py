@@ -30,13 +30,20 @@ tests should use ``@given`` or :func:`~reductions.testing.check_reduction`).
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
+
+from reductions.testing._require import TESTING_EXTRA
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - the testing extra is missing
+    raise ImportError(TESTING_EXTRA) from exc
 
 from reductions.cnf import CNF
 from reductions.gap import Gap3Instance, GapInstance, HammingGapInstance
 from reductions.ov import KOVInstance, OVInstance
 from reductions.testing._dimacs_text import DimacsCase, dimacs_cases, dimacs_texts, malformed_dimacs
 from reductions.testing._hostile import (
+    VIEWS,
     array_shapes,
     block_sizes,
     bounds,
@@ -66,6 +73,7 @@ __all__ = [
     "hostile_floats",
     "magnitudes",
     "hostile_arrays",
+    "VIEWS",
     "eps_values",
     "bounds",
     "block_sizes",
@@ -101,7 +109,8 @@ def _cnf(draw, kind: str, min_vars: int, max_vars: int, min_clauses: int, max_cl
         extra = _clauses(draw, n, k, (max(0, min_clauses - len(core)), max_clauses - len(core)), 3)
         clauses = draw(st.permutations(core + extra))
         return CNF(n, tuple(clauses))
-    clauses = _clauses(draw, n, k, (min_clauses, max_clauses), 3)
+    used = draw(st.integers(k or 1, n)) if kind == "edge" else n  # edge: variables above `used` occur nowhere
+    clauses = _clauses(draw, used, k, (min_clauses, max_clauses), 3)
     if kind == "satisfiable":  # flip one literal of each clause the hidden assignment falsifies
         hidden = [None] + [draw(st.booleans()) for _ in range(n)]
         for c, clause in enumerate(clauses):
@@ -109,16 +118,14 @@ def _cnf(draw, kind: str, min_vars: int, max_vars: int, min_clauses: int, max_cl
                 at = draw(st.integers(0, len(clause) - 1))
                 clauses[c] = clause[:at] + (-clause[at],) + clause[at + 1 :]
     elif kind == "edge":
-        for edit in draw(st.lists(st.sampled_from(["empty", "tautology", "duplicate", "unused"]), max_size=3)):
-            v = draw(st.integers(1, n))
+        for edit in draw(st.lists(st.sampled_from(["empty", "tautology", "duplicate"]), max_size=3)):
+            v = draw(st.integers(1, used))
             if edit == "empty":
                 clauses.insert(draw(st.integers(0, len(clauses))), ())
             elif edit == "tautology":
                 clauses.insert(draw(st.integers(0, len(clauses))), (v, -v))
             elif edit == "duplicate" and clauses and clauses[-1]:
                 clauses[-1] = clauses[-1] + (clauses[-1][0],)
-            elif edit == "unused":
-                n += draw(st.integers(1, 2))
         clauses = clauses[:max_clauses]
     return CNF(n, tuple(clauses))
 
@@ -129,15 +136,16 @@ def cnfs(*, max_vars: int = 6, max_clauses: int = 10, k: int | None = None, kind
 
     Parameters
     ----------
-    max_vars, min_vars : bounds on ``n`` (``edge`` may add two unused variables).
+    max_vars, min_vars : bounds on ``n``.
     max_clauses, min_clauses : bounds on ``M``.
     k : literals per clause, all on distinct variables (``None``: 1 to 3).
     kind : ``"random"`` (uniform signs), ``"satisfiable"`` (one literal of every
         clause a hidden random assignment falsifies is negated, so it satisfies
         them all), ``"unsatisfiable"`` (all ``2^w`` sign patterns on ``w`` core
         variables -- ``w = k``, or 1 to 3 -- among random clauses, shuffled),
-        ``"edge"`` (random, plus an empty clause, a tautology ``(v, -v)``, a
-        duplicated literal, or unused variables), ``"any"`` (one of these).
+        ``"edge"`` (random clauses over variables ``1..u`` for a drawn ``u <= n``,
+        so ``u+1..n`` are unused, plus up to three edits: an empty clause, a
+        tautology ``(v, -v)``, a duplicated literal), ``"any"`` (one of these).
 
     Raises
     ------
