@@ -37,22 +37,36 @@ plugin
 Needs ``hypothesis`` (and ``pytest`` for the plugin): ``pip install
 'bounded-entries[testing]'``; without it, ``from reductions.testing import
 check_reduction`` (or importing a submodule that needs it) raises an
-``ImportError`` saying so, while the plugin module still loads (pytest loads
-it in every run of an environment where the package is installed).  The rest
-of the project does not import this package.
+``ImportError`` saying so.  The names above load on first use, so that the
+plugin module -- which pytest imports in every run of an environment where
+the package is installed -- costs no more than ``import reductions`` and
+needs only pytest.  The rest of the project does not import this package.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from reductions.testing._require import TESTING_EXTRA
 
-try:
-    import hypothesis  # noqa: F401
-except ImportError as exc:  # only the plugin module (pytest alone) stays importable
-    _MISSING: ImportError | None = exc
-else:
-    _MISSING = None
+if TYPE_CHECKING:  # the names below load on first use (pytest imports the plugin in every run)
     from reductions.testing.check import check_family_reduction, check_function_reduction, check_reduction
     from reductions.testing.report import ReductionError, ReductionReport, format_instance, source_size
     from reductions.testing.sizes import SizeClaim, at_least, at_most
+
+_HOME = {
+    "check_reduction": "check",
+    "check_family_reduction": "check",
+    "check_function_reduction": "check",
+    "ReductionError": "report",
+    "ReductionReport": "report",
+    "format_instance": "report",
+    "source_size": "report",
+    "SizeClaim": "sizes",
+    "at_most": "sizes",
+    "at_least": "sizes",
+}
 
 __all__ = [
     "check_reduction",
@@ -69,6 +83,16 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if _MISSING is not None and name in __all__:
-        raise ImportError(TESTING_EXTRA) from _MISSING
-    raise AttributeError(f"module 'reductions.testing' has no attribute {name!r}")
+    if name not in _HOME:
+        raise AttributeError(f"module 'reductions.testing' has no attribute {name!r}")
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(TESTING_EXTRA) from exc
+    value = getattr(importlib.import_module(f"reductions.testing.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

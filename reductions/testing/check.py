@@ -156,11 +156,12 @@ class _Run:
         try:
             run()
         except Exception as err:
-            found = _flatten(err)
-            if not found or len(found) != len(_leaves(err)):
+            leaves = _leaves(err)
+            found = [e for e in leaves if isinstance(e, _Fail)]
+            if not found or len(found) != len(leaves):
                 raise
             order = list(DIRECTIONS)
-            found.sort(key=lambda f: (order.index(f.direction), _weight(f.instance)))
+            found.sort(key=lambda f: (order.index(f.direction), len(repr(f.instance))))
             failures = [Failure(f.direction, f.instance, f.detail) for f in found]
             raise ReductionError(self.report.reduction, failures, self.report.tried, shrunk=True) from None
 
@@ -168,14 +169,6 @@ class _Run:
 def _leaves(err: BaseException) -> list[BaseException]:
     inner = getattr(err, "exceptions", None)
     return [leaf for e in inner for leaf in _leaves(e)] if inner else [err]
-
-
-def _flatten(err: BaseException) -> list[_Fail]:
-    return [e for e in _leaves(err) if isinstance(e, _Fail)]
-
-
-def _weight(instance) -> int:
-    return len(repr(instance))
 
 
 def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Callable, instances, *,

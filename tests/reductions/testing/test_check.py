@@ -110,7 +110,8 @@ def test_an_exception_in_a_stage_is_an_error_naming_the_stage():
 
     with pytest.raises(ReductionError) as err:
         check_reduction(fragile, solve, solve_ov, cnfs(), max_examples=N)
-    assert err.value.direction == "error" and err.value.instance.num_clauses == 3
+    # hypothesis shrinks locally: to 3 clauses, or to a planted 4-clause unsatisfiable core it cannot split
+    assert err.value.direction == "error" and err.value.instance.num_clauses in (3, 4)
     assert "reduce raised RuntimeError: too many clauses" in err.value.detail
 
 
@@ -181,7 +182,7 @@ def _family(extra_yes: bool, empty: bool = False, bad_decode: bool = False):
         targets = [] if empty else [("copy", inst)]
         if extra_yes:
             targets.append(("zero row", OVInstance(np.zeros((1, max(inst.m, 1))), np.zeros((1, max(inst.m, 1))))))
-        return targets, (lambda key, pair: {1: True} if bad_decode else decode(pair))
+        return targets, (lambda key, pair: {1: True} if bad_decode else decode(pair) if key == "copy" else None)
 
     return reduce
 

@@ -44,9 +44,11 @@ DECISION = {
                                          claims.gap3_to_tensor_attention_sizes()),
 }
 
-FAMILY = {
+FAMILY = {  # the default T is 1 (one instance, no advice) for m <= 3; T = 2 makes q^(k(T-1)) > 1 instances
     "OV -> gap max-IP (MA)": (ov_to_gap, adapters.solve_ov, adapters.solve_gap, s.ov_instances(max_n=3, max_m=4),
                               claims.ov_to_gap_sizes(2)),
+    "OV -> gap max-IP (MA, T = 2)": (functools.partial(ov_to_gap, T=2), adapters.solve_ov, adapters.solve_gap,
+                                     s.ov_instances(max_n=3, max_m=4), claims.ov_to_gap_sizes(2, T=2)),
     "3-OV -> gap 3-max-IP (MA, T = 2)": (functools.partial(kov_to_gap3, T=2), adapters.solve_kov, adapters.solve_gap,
                                          s.kov_instances(k=3, max_n=2, max_m=3), claims.ov_to_gap_sizes(3, T=2)),
 }
@@ -100,7 +102,7 @@ def test_family_reduction_answers_the_or_over_its_targets(name, check_family_red
     report = check_family_reduction(reduce, source_solve, target_solve, instances, sizes=sizes)
     print(name, "|", report)
     assert report.tried == reduction_examples and report.yes > 0 and report.no > 0
-    assert report.largest_target["instances"] > 1
+    assert report.largest_target["instances"] > 1 or "T = 2" not in name
 
 
 @pytest.mark.parametrize("name", list(VALUE))

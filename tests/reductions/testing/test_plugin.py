@@ -58,6 +58,7 @@ def _entry_point_installed() -> bool:
 
 
 def _user_project(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "test_my_reduction.py").write_text(USER_TEST)
     return tmp_path
 
@@ -140,3 +141,12 @@ def test_fresh_venv_install(tmp_path):
     result = _pytest(str(venv / "bin" / "python"), project, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "plugins: bounded-entries" in result.stdout and "REPORT my_sat_to_ov: 200 instances" in result.stdout
+
+
+def test_every_public_name_loads_on_first_use():
+    import reductions.testing as toolkit
+
+    assert set(toolkit.__all__) == set(toolkit._HOME) <= set(dir(toolkit))
+    assert all(callable(getattr(toolkit, name)) for name in toolkit.__all__)
+    with pytest.raises(AttributeError):
+        toolkit.no_such_name

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from algorithms._checks import check_bound, check_eps
@@ -39,20 +39,17 @@ def test_cnfs_plant_their_answer_and_keep_their_bounds(kind, k, data):
         assert all(len(c) == k == len({abs(lit) for lit in c}) for c in f.clauses)
 
 
-def test_edge_cnfs_reach_every_edge_case():
-    seen = set()
+SEARCH = settings(max_examples=2000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
-    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(s.cnfs(kind="edge", max_vars=5))
-    def collect(f):
-        used = {abs(lit) for c in f.clauses for lit in c}
-        seen.update({"empty"} if () in f.clauses else set())
-        seen.update({"tautology"} if any(-lit in c for c in f.clauses for lit in c) else set())
-        seen.update({"duplicate"} if any(len(set(c)) < len(c) for c in f.clauses) else set())
-        seen.update({"unused"} if len(used) < f.num_vars else set())
 
-    collect()
-    assert seen == {"empty", "tautology", "duplicate", "unused"}
+@pytest.mark.parametrize("case, holds", [
+    ("empty clause", lambda f: () in f.clauses),
+    ("tautology", lambda f: any(-lit in c for c in f.clauses for lit in c)),
+    ("duplicate literal", lambda f: any(len(set(c)) < len(c) for c in f.clauses)),
+    ("unused variable", lambda f: len({abs(lit) for c in f.clauses for lit in c}) < f.num_vars),
+])
+def test_edge_cnfs_reach_every_edge_case(case, holds):
+    find(s.cnfs(kind="edge", max_vars=5), holds, settings=SEARCH)  # raises NoSuchExample if unreachable
 
 
 @pytest.mark.parametrize("kwargs, match", [({"kind": "odd"}, "kind must be one of"), ({"k": 9}, "k must lie in"),
@@ -137,26 +134,26 @@ def test_every_layout_holds_the_same_values(view, data):
     assert V.flags.writeable == (view not in ("broadcast", "readonly")) if view != "list" else True
 
 
-def test_hostile_arrays_reach_the_edges():
-    seen = set()
+def _is_array(A) -> bool:
+    return isinstance(A, np.ndarray)
 
-    @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(s.hostile_arrays())
-    def collect(A):
-        if not isinstance(A, np.ndarray):
-            seen.add("list")
-            return
-        seen.update({f"ndim {min(A.ndim, 3)}", A.dtype.kind})
-        if A.size == 0:
-            seen.add("empty")
-        if A.dtype.kind == "f" and A.size:
-            seen.update({"nan"} if np.isnan(A).any() else set())
-            seen.update({"inf"} if np.isinf(A).any() else set())
-        if not A.flags.writeable:
-            seen.add("read-only")
 
-    collect()
-    assert {"list", "ndim 0", "ndim 1", "ndim 3", "empty", "nan", "inf", "read-only", "f", "i", "b", "c", "O"} <= seen
+@pytest.mark.parametrize("case, holds", [
+    ("a list", lambda A: isinstance(A, list)),
+    ("0-d", lambda A: _is_array(A) and A.ndim == 0),
+    ("1-d", lambda A: _is_array(A) and A.ndim == 1),
+    ("3-d", lambda A: _is_array(A) and A.ndim == 3),
+    ("empty", lambda A: _is_array(A) and A.size == 0),
+    ("NaN", lambda A: _is_array(A) and A.dtype.kind == "f" and bool(np.isnan(A).any())),
+    ("inf", lambda A: _is_array(A) and A.dtype.kind == "f" and bool(np.isinf(A).any())),
+    ("huge", lambda A: _is_array(A) and A.dtype == np.float64 and bool((np.abs(A[np.isfinite(A)]) > 1e250).any())),
+    ("tiny", lambda A: _is_array(A) and A.dtype == np.float64 and bool(((np.abs(A) < 1e-250) & (A != 0)).any())),
+    ("read-only", lambda A: _is_array(A) and not A.flags.writeable),
+    ("non-contiguous", lambda A: _is_array(A) and not A.flags.c_contiguous),
+    *((f"dtype {k}", lambda A, k=k: _is_array(A) and A.dtype.kind == k) for k in "fiubcO"),
+])
+def test_hostile_arrays_reach_the_edges(case, holds):
+    find(s.hostile_arrays(), holds, settings=SEARCH)
 
 
 @FAST
