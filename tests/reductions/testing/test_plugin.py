@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -131,9 +132,12 @@ def test_the_plugin_loads_without_hypothesis_and_fails_clearly_on_use():
                     "set BOUNDED_ENTRIES_SLOW=1")
 def test_fresh_venv_install(tmp_path):
     """``python3 -m venv`` + ``pip install '<repo>[testing]'``, then ``pytest`` in a user project finds the plugin."""
-    venv = tmp_path / "venv"
+    venv, source = tmp_path / "venv", tmp_path / "source"
+    # a copy, so that pip's in-tree build leaves no build/ or egg-info (whose entry points pytest would see) here
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__",
+                                                                ".hypothesis", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{ROOT}[testing]"], capture_output=True,
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{source}[testing]"], capture_output=True,
                          text=True, timeout=600)
     assert pip.returncode == 0, pip.stderr[-2000:]
     project = _user_project(tmp_path / "project")  # outside the repository: only the installed package is seen
