@@ -13,17 +13,44 @@ __all__ = ["as_matrix", "check_same_rows", "check_eps", "check_bound", "max_norm
 
 
 def as_matrix(name: str, X, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
-    """Return ``X`` as a finite float64 2-d array, or raise ``ValueError``.
+    """Return ``X`` as a finite float64 2-d array, or raise ``ValueError`` naming ``name``.
+
+    Real numbers only: arrays (or nested sequences) of bools, integers or
+    floats are converted to float64 (``True`` is 1.0).  Complex numbers are
+    refused rather than silently cut to their real part, and so are objects,
+    strings, dates and anything else numpy does not hold as a real number.
 
     Parameters
     ----------
     name : the parameter's name, used in the message.
     rows, cols : required sizes, if any.
+
+    Raises
+    ------
+    ValueError
+        ``X`` is complex or not numeric (object, string, date ... dtype), cannot
+        be made an array (ragged), is not 2-d, is empty, has the wrong number
+        of rows or columns, or has a NaN or infinite entry.  (The project's
+        rule: bad input is a ``ValueError`` naming the parameter.)
+
+    Examples
+    --------
+    >>> as_matrix("Q", [[1, 2], [True, 0.5]])
+    array([[1. , 2. ],
+           [1. , 0.5]])
+    >>> as_matrix("Q", [[1j]])
+    Traceback (most recent call last):
+    ...
+    ValueError: Q must be a real 2-d array (bool, integer or float entries), got dtype complex128
     """
     try:
-        A = np.asarray(X, dtype=float)
+        raw = np.asarray(X)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a real 2-d array: {exc}") from None
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a real 2-d array (bool, integer or float entries), got dtype {raw.dtype}")
+    with np.errstate(over="ignore"):  # float128 above float64's range becomes inf, refused below
+        A = raw.astype(float, copy=False)
     if A.ndim != 2:
         raise ValueError(f"{name} must be a 2-d array, got {A.ndim} dimension(s) (shape {A.shape})")
     if A.shape[0] == 0 or A.shape[1] == 0:

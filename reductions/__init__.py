@@ -104,9 +104,9 @@ from reductions.ov_to_attention import (
     kov_to_tensor_attention,
 )
 from reductions.ov_to_gap import kov_to_gap3
-from reductions.sat_via_gap import decide_ov_via_gap, decide_sat_via_gap
 from reductions.pipeline import FastPathRefused, Trace, decide_sat
 from reductions.sat_to_ov import sat_to_kov
+from reductions.sat_via_gap import decide_ov_via_gap, decide_sat_via_gap
 
 __version__ = "0.2.0"
 

@@ -26,12 +26,15 @@ References
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from algorithms.budget import brute_force_sat_cost, check_budget, progress
+from reductions.dimacs import MAX_INDEX, DimacsError, format_dimacs, parse_dimacs, read_text
 
 __all__ = [
     "CNF",
@@ -64,8 +67,9 @@ class CNF:
     Raises
     ------
     ValueError
-        If ``num_vars`` is negative or not an integer, or a literal is zero,
-        not an integer, or names a variable above ``num_vars``.
+        If ``num_vars`` is not an integer in ``0..2^31 - 1`` (the variable
+        range of DIMACS solvers), or a literal is zero, not an integer, or
+        names a variable above ``num_vars``.
 
     Examples
     --------
@@ -82,6 +86,8 @@ class CNF:
             raise ValueError(f"num_vars must be an integer, got {self.num_vars!r}")
         if self.num_vars < 0:
             raise ValueError(f"num_vars must be >= 0, got {self.num_vars}")
+        if self.num_vars > MAX_INDEX:
+            raise ValueError(f"num_vars must be at most 2^31 - 1 = {MAX_INDEX} (as in DIMACS), got {self.num_vars}")
         clauses = []
         for c, clause in enumerate(self.clauses):
             lits = []
@@ -117,49 +123,16 @@ class CNF:
         return all(any(assignment[abs(lit)] == (lit > 0) for lit in clause) for clause in self.clauses)
 
 
-class DimacsError(ValueError):
-    """Malformed DIMACS input; ``line`` is the 1-based line number of the fault."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"DIMACS line {line}: {message}")
-        self.line = line
-
-
-def _read_text(text_or_path: str | os.PathLike) -> str:
-    if isinstance(text_or_path, os.PathLike):
-        return Path(text_or_path).read_text()
-    if not isinstance(text_or_path, str):
-        raise ValueError(f"text_or_path must be a str or a path, got {type(text_or_path).__name__}")
-    if "\n" not in text_or_path and text_or_path.strip():
-        if os.path.isfile(text_or_path):
-            return Path(text_or_path).read_text()
-        if text_or_path.strip().endswith((".cnf", ".dimacs")):
-            raise FileNotFoundError(f"no such DIMACS file: {text_or_path!r}")
-    return text_or_path
-
-
-def _parse_header(tokens: list[str], line: int) -> tuple[int, int]:
-    if len(tokens) != 4 or tokens[1] != "cnf":
-        raise DimacsError(line, f"bad header {' '.join(tokens)!r}; expected 'p cnf V C'")
-    try:
-        V, C = int(tokens[2]), int(tokens[3])
-    except ValueError:
-        raise DimacsError(line, f"bad header {' '.join(tokens)!r}; V and C must be integers") from None
-    if V < 0 or C < 0:
-        raise DimacsError(line, f"bad header: V={V} and C={C} must be non-negative")
-    return V, C
-
-
 def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
     """Parse a DIMACS CNF formula from a string or a file.
 
     Parameters
     ----------
     text_or_path : str or path-like
-        The DIMACS text, or a path to a file holding it.  A ``str`` is read as
-        a path when it has no newline and names an existing file; a one-line
-        ``str`` ending in ``.cnf`` or ``.dimacs`` that names no file raises
-        ``FileNotFoundError`` rather than being parsed as text.
+        The DIMACS text, or a path to a file holding it.  A ``str`` is text if
+        it contains a line break or starts (after whitespace) with ``c`` or
+        ``p`` and a space, or is blank; any other ``str`` is a path
+        (:mod:`reductions.dimacs`).
 
     Returns
     -------
@@ -167,15 +140,19 @@ def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
 
     Raises
     ------
-    FileNotFoundError
-        A path (or a ``.cnf`` name) that names no file.
+    FileNotFoundError, IsADirectoryError
+        (``OSError``) a path that names no file, or a directory; the message
+        names the path.
     ValueError
         ``text_or_path`` neither a ``str`` nor a path.
     DimacsError
-        (a ``ValueError``) naming the line of the fault: a missing, repeated or
-        malformed ``p cnf V C`` header, a non-integer token, a literal with
-        ``|literal| > V``, a last clause without its final ``0``, or a clause
-        count different from ``C`` (reported at the header's line).
+        (a ``ValueError``) naming the line of the fault (and the file): a
+        missing, repeated or malformed ``p cnf V C`` header (``V``, ``C`` ASCII
+        digits, at most ``2^31 - 1``), a token that is not ASCII ``[-]digits``
+        (``1_0``, ``+1`` and non-ASCII digits included), a literal with
+        ``|literal| > V``, a last clause without its final ``0``, a clause
+        count different from ``C`` (reported at the header's line), or a file
+        that is not UTF-8 text.
 
     Examples
     --------
@@ -192,63 +169,39 @@ def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
     -----
     One pass over the tokens, ``O(size of the text)``.
     """
-    text = _read_text(text_or_path)
-    header: tuple[int, int] | None = None
-    header_line = 0
-    clauses: list[tuple[int, ...]] = []
-    current: list[int] = []
-    current_line = 0
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        tokens = raw.split()
-        if not tokens or tokens[0].startswith("c"):
-            continue
-        if tokens[0] == "%":
-            break
-        if tokens[0] == "p":
-            if header is not None:
-                raise DimacsError(lineno, f"second header; the first is on line {header_line}")
-            header, header_line = _parse_header(tokens, lineno), lineno
-            continue
-        if header is None:
-            raise DimacsError(lineno, "clause before the 'p cnf V C' header")
-        for tok in tokens:
-            try:
-                lit = int(tok)
-            except ValueError:
-                raise DimacsError(lineno, f"expected an integer literal, got {tok!r}") from None
-            if lit == 0:
-                clauses.append(tuple(current))
-                current = []
-            elif abs(lit) > header[0]:
-                raise DimacsError(lineno, f"literal {lit} out of range; variables are 1..{header[0]}")
-            else:
-                if not current:
-                    current_line = lineno
-                current.append(lit)
-    if header is None:
-        raise DimacsError(max(1, len(text.splitlines())), "no 'p cnf V C' header")
-    if current:
-        raise DimacsError(current_line, f"clause {current} is missing its final 0")
-    if len(clauses) != header[1]:
-        raise DimacsError(header_line, f"header declares {header[1]} clauses, found {len(clauses)}")
-    return CNF(header[0], tuple(clauses))
+    text, source = read_text(text_or_path)
+    return CNF(*parse_dimacs(text, source))
 
 
-def write_dimacs(cnf: CNF, comments: Sequence[str] = ()) -> str:
+def write_dimacs(cnf: CNF, comments: str | Sequence[str] = ()) -> str:
     """The DIMACS text of ``cnf``: comment lines, the header, one clause per line.
+
+    Parameters
+    ----------
+    cnf : CNF
+    comments : str or sequence of str
+        Each comment becomes ``c`` lines, split at its line breaks, so that
+        ``read_dimacs(write_dimacs(cnf, comments)) == cnf`` always; a single
+        ``str`` is one comment.
+
+    Raises
+    ------
+    ValueError
+        ``cnf`` not a :class:`CNF`; ``comments`` not a str or a list of str.
 
     Examples
     --------
-    >>> print(write_dimacs(CNF(2, [(1, -2), (2,)]), comments=["tiny"]), end="")
+    >>> print(write_dimacs(CNF(2, [(1, -2), (2,)]), comments=["tiny", "two\\nlines"]), end="")
     c tiny
+    c two
+    c lines
     p cnf 2 2
     1 -2 0
     2 0
     """
-    lines = [f"c {c}" if c else "c" for c in comments]
-    lines.append(f"p cnf {cnf.num_vars} {cnf.num_clauses}")
-    lines += [" ".join([*map(str, clause), "0"]) for clause in cnf.clauses]
-    return "\n".join(lines) + "\n"
+    if not isinstance(cnf, CNF):
+        raise ValueError(f"cnf must be a CNF, got {type(cnf).__name__}")
+    return format_dimacs(cnf.num_vars, cnf.clauses, comments)
 
 
 def _check_kcnf_args(num_vars: int, num_clauses: int, k: int) -> None:
@@ -352,20 +305,60 @@ def unsatisfiable_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None
 
 
 _CHUNK_BITS = 16
+_MAX_BRUTE_VARS = 62  # assignments are int64 bit patterns
 
 
-def models_mask(cnf: CNF, start: int = 0, stop: int | None = None) -> np.ndarray:
+def _brute_force_guard(cnf: CNF, what: str, assignments: float, chunk: float | None, max_seconds, max_memory):
+    if not isinstance(cnf, CNF):
+        raise ValueError(f"cnf must be a CNF, got {type(cnf).__name__}")
+    if cnf.num_vars > _MAX_BRUTE_VARS:
+        raise ValueError(f"{what}: num_vars = {cnf.num_vars} is above {_MAX_BRUTE_VARS} (assignments are int64)")
+    literals = sum(len(c) for c in cnf.clauses)
+    check_budget(f"{what} over {assignments:.4g} assignments of {cnf.num_vars} variables, {literals} literals",
+                 *brute_force_sat_cost(cnf.num_vars, literals, assignments, chunk),
+                 max_seconds=max_seconds, max_memory=max_memory)
+
+
+def models_mask(cnf: CNF, start: int = 0, stop: int | None = None, *, max_seconds: float | None = None,
+                max_memory: float | None = None) -> np.ndarray:
     """Boolean mask over assignments ``x in [start, stop)`` (default all ``2^n``): which satisfy ``cnf``.
 
     Assignment ``x`` (an integer) sets variable ``v`` to bit ``v - 1`` of ``x``.
     Vectorised: one numpy pass per literal, ``O(2^n * sum of clause lengths)``.
+
+    Parameters
+    ----------
+    cnf : CNF, with at most 62 variables.
+    start, stop : int
+        ``0 <= start <= stop <= 2^n``.
+    max_seconds, max_memory : float, optional
+        Limits of :func:`algorithms.budget.check_budget` (default: those in
+        force, 60 s and 2 GiB); the mask needs about ``n + 26`` bytes an
+        assignment, all at once.
+
+    Raises
+    ------
+    ValueError
+        Bad ``start``/``stop``, more than 62 variables, or the estimate above a
+        limit (:class:`algorithms.budget.BudgetExceeded`) before allocating.
 
     Examples
     --------
     >>> models_mask(CNF(2, [(1, 2)])).tolist()
     [False, True, True, True]
     """
-    stop = 2**cnf.num_vars if stop is None else stop
+    if not isinstance(cnf, CNF):
+        raise ValueError(f"cnf must be a CNF, got {type(cnf).__name__}")
+    if cnf.num_vars > _MAX_BRUTE_VARS:
+        raise ValueError(f"models_mask: num_vars = {cnf.num_vars} is above {_MAX_BRUTE_VARS} (assignments are int64)")
+    total = 2**cnf.num_vars
+    stop = total if stop is None else stop
+    for name, value in (("start", start), ("stop", stop)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not 0 <= start <= stop <= total:
+        raise ValueError(f"need 0 <= start <= stop <= 2^num_vars = {total}, got start={start}, stop={stop}")
+    _brute_force_guard(cnf, "models_mask", float(stop - start), None, max_seconds, max_memory)
     x = np.arange(start, stop, dtype=np.int64)
     bits = [None] + [((x >> (v - 1)) & 1).astype(bool) for v in range(1, cnf.num_vars + 1)]
     ok = np.ones(len(x), dtype=bool)
@@ -381,11 +374,37 @@ def _assignment_from_int(x: int, num_vars: int) -> Assignment:
     return {v: bool((x >> (v - 1)) & 1) for v in range(1, num_vars + 1)}
 
 
-def solve(cnf: CNF) -> Assignment | None:
+def _chunks(cnf: CNF, what: str, max_seconds, max_memory, show: bool | None):
+    """The ``(start, stop)`` chunks of ``2^16`` assignments, after the budget check, with a progress bar."""
+    _brute_force_guard(cnf, what, 2.0**cnf.num_vars, 2.0**_CHUNK_BITS, max_seconds, max_memory)
+    total = 2**cnf.num_vars
+    starts = range(0, total, 2**_CHUNK_BITS)
+    for start in progress(starts, total=len(starts), desc=what, unit="chunk", enabled=show):
+        yield start, min(total, start + 2**_CHUNK_BITS)
+
+
+def solve(cnf: CNF, *, max_seconds: float | None = None, max_memory: float | None = None,
+          progress: bool | None = None) -> Assignment | None:
     """Brute force: a satisfying assignment ``{variable: bool}``, or ``None`` if unsatisfiable.
 
     Scans the ``2^n`` assignments in chunks of ``2^16`` with :func:`models_mask`
     and stops at the first model (the smallest as an integer).
+
+    Parameters
+    ----------
+    cnf : CNF, with at most 62 variables.
+    max_seconds, max_memory : float, optional
+        Limits on the estimate of the whole scan (:mod:`algorithms.budget`;
+        default 60 s and 2 GiB): about ``0.15 ns`` per assignment and literal,
+        so the default allows about 30 variables of a 3-CNF at ratio 4.27.
+    progress : bool, optional
+        Progress bar on stderr for scans longer than a few seconds (default on).
+
+    Raises
+    ------
+    ValueError
+        More than 62 variables, or the estimate above a limit
+        (:class:`algorithms.budget.BudgetExceeded`, before the scan starts).
 
     Examples
     --------
@@ -399,23 +418,25 @@ def solve(cnf: CNF) -> Assignment | None:
     ``O(2^n * sum of clause lengths)`` time, ``O(2^16 n)`` memory: the baseline
     that SETH says cannot be beaten by ``2^{delta n}`` for all k.
     """
-    total = 2**cnf.num_vars
-    for start in range(0, total, 2**_CHUNK_BITS):
-        hits = np.flatnonzero(models_mask(cnf, start, min(total, start + 2**_CHUNK_BITS)))
+    for start, stop in _chunks(cnf, "brute-force solve", max_seconds, max_memory, progress):
+        hits = np.flatnonzero(models_mask(cnf, start, stop, max_seconds=math.inf, max_memory=math.inf))
         if len(hits):
             return _assignment_from_int(start + int(hits[0]), cnf.num_vars)
     return None
 
 
-def count_models(cnf: CNF) -> int:
+def count_models(cnf: CNF, *, max_seconds: float | None = None, max_memory: float | None = None,
+                 progress: bool | None = None) -> int:
     """Brute force: the number of satisfying assignments of ``cnf``.
+
+    Parameters and limits as :func:`solve` (the whole ``2^n`` scan is estimated).
 
     Examples
     --------
     >>> count_models(CNF(3, [(1, 2)]))
     6
     """
-    total = 2**cnf.num_vars
     return sum(
-        int(models_mask(cnf, s, min(total, s + 2**_CHUNK_BITS)).sum()) for s in range(0, total, 2**_CHUNK_BITS)
+        int(models_mask(cnf, start, stop, max_seconds=math.inf, max_memory=math.inf).sum())
+        for start, stop in _chunks(cnf, "brute-force count", max_seconds, max_memory, progress)
     )

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from algorithms.budget import check_budget, split_and_list_cost
 from reductions.cnf import CNF, Assignment
 from reductions.ov import KOVInstance, OVInstance
 
@@ -60,8 +61,8 @@ def partition(num_vars: int, k: int) -> tuple[tuple[int, ...], ...]:
     >>> partition(7, 3)
     ((1, 2, 3), (4, 5), (6, 7))
     """
-    if k < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k must be >= 2 and an integer, got {k!r}")
     if num_vars < 0:
         raise ValueError(f"num_vars must be >= 0, got {num_vars}")
     q, r = divmod(num_vars, k)
@@ -120,7 +121,9 @@ def _decoder(cnf: CNF, parts, sets) -> Callable[[Sequence[int] | None], Assignme
     return decode
 
 
-def sat_to_kov(cnf: CNF, k: int) -> tuple[KOVInstance, Callable[[Sequence[int] | None], Assignment | None]]:
+def sat_to_kov(
+    cnf: CNF, k: int, *, max_seconds: float | None = None, max_memory: float | None = None
+) -> tuple[KOVInstance, Callable[[Sequence[int] | None], Assignment | None]]:
     """k-CNF-SAT -> k-OV by splitting the variables into ``k`` parts.
 
     Parameters
@@ -128,6 +131,10 @@ def sat_to_kov(cnf: CNF, k: int) -> tuple[KOVInstance, Callable[[Sequence[int] |
     cnf : CNF
     k : int
         Number of parts, ``k >= 2`` (``k = 3`` feeds tensor attention).
+    max_seconds, max_memory : float, optional
+        Limits on the estimated cost (:mod:`algorithms.budget`; default those
+        in force, 60 s and 2 GiB): ``sum_t 2^{|V_t|}`` rows of ``M`` bytes,
+        checked before anything is allocated.
 
     Returns
     -------
@@ -140,7 +147,9 @@ def sat_to_kov(cnf: CNF, k: int) -> tuple[KOVInstance, Callable[[Sequence[int] |
     Raises
     ------
     ValueError
-        If ``k < 2`` (or ``cnf`` is not a :class:`~reductions.cnf.CNF`).
+        If ``k`` is not an integer ``>= 2`` or ``cnf`` is not a
+        :class:`~reductions.cnf.CNF`; :class:`algorithms.budget.BudgetExceeded`
+        (a ``ValueError``) if the ``2^{n/k}`` blow-up is estimated above a limit.
 
     Examples
     --------
@@ -158,6 +167,12 @@ def sat_to_kov(cnf: CNF, k: int) -> tuple[KOVInstance, Callable[[Sequence[int] |
     """
     if not isinstance(cnf, CNF):
         raise ValueError(f"cnf must be a CNF, got {type(cnf).__name__}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k must be >= 2 and an integer, got {k!r}")
+    literals = sum(len(c) for c in cnf.clauses)
+    check_budget(f"split and list of {cnf.num_vars} variables into {k} parts ({cnf.num_clauses} clauses)",
+                 *split_and_list_cost(cnf.num_vars, cnf.num_clauses, literals, int(k)),
+                 max_seconds=max_seconds, max_memory=max_memory)
     parts = partition(cnf.num_vars, k)
     sets = tuple(part_vectors(cnf, part) for part in parts)
     if cnf.num_clauses == 0:
@@ -167,12 +182,16 @@ def sat_to_kov(cnf: CNF, k: int) -> tuple[KOVInstance, Callable[[Sequence[int] |
     return inst, _decoder(cnf, parts, inst.sets)
 
 
-def sat_to_ov(cnf: CNF) -> tuple[OVInstance, Callable[[Sequence[int] | None], Assignment | None]]:
+def sat_to_ov(
+    cnf: CNF, *, max_seconds: float | None = None, max_memory: float | None = None
+) -> tuple[OVInstance, Callable[[Sequence[int] | None], Assignment | None]]:
     """k-CNF-SAT -> OV (Williams 2005): two halves, one coordinate per clause.
 
     Parameters
     ----------
     cnf : CNF
+    max_seconds, max_memory : float, optional
+        As :func:`sat_to_kov`.
 
     Returns
     -------
@@ -186,7 +205,8 @@ def sat_to_ov(cnf: CNF) -> tuple[OVInstance, Callable[[Sequence[int] | None], As
     Raises
     ------
     ValueError
-        If ``cnf`` is not a :class:`~reductions.cnf.CNF`.
+        If ``cnf`` is not a :class:`~reductions.cnf.CNF`, or the lists are
+        estimated above a limit (as :func:`sat_to_kov`).
 
     Examples
     --------
@@ -204,5 +224,5 @@ def sat_to_ov(cnf: CNF) -> tuple[OVInstance, Callable[[Sequence[int] | None], As
     number of orthogonal pairs equals the number of models.  Time
     ``O(2^{ceil(n/2)} sum_c |C_c|)``.
     """
-    inst, decode = sat_to_kov(cnf, 2)
+    inst, decode = sat_to_kov(cnf, 2, max_seconds=max_seconds, max_memory=max_memory)
     return OVInstance(*inst.sets), decode

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms._checks import as_matrix, check_bound, check_eps
+from algorithms.budget import check_budget, exact_attention_cost
 from algorithms.error_bounds import output_error, value_spread
 from algorithms.polynomial_method import (
     FastResult,
@@ -45,7 +46,7 @@ from algorithms.polynomial_method import (
     approximate_exp,
     fast_result,
 )
-from algorithms.softmax import online_softmax
+from algorithms.softmax import ProductLogits, online_softmax
 
 __all__ = [
     "attention",
@@ -83,12 +84,7 @@ def _check_method(method: str) -> None:
 def _softmax_pass(Q: np.ndarray, K: np.ndarray, block: int) -> dict:
     """Logits and blocks of the exact softmax of ``Q K^T / d`` (every query block sees all keys)."""
     keys = (slice(0, K.shape[0]),)
-
-    def logits(qs: slice, ks: slice) -> np.ndarray:
-        S = Q[qs] @ K[ks].T
-        S /= Q.shape[1]
-        return S
-
+    logits = ProductLogits(1.0 / Q.shape[1], Q, K)  # overflow-safe: recomputed in a wide exponent where needed
     return dict(logits=logits, n=Q.shape[0], query_block=block, key_blocks=lambda qs: keys)
 
 
@@ -152,6 +148,8 @@ def attention(
     if method == "fast":
         op = low_rank_attention(Q, K, eps, bound)
         return fast_result(op, op.apply(V), value_spread(V))
+    check_budget(f"exact attention, n = {Q.shape[0]}, m = {K.shape[0]}, d = {Q.shape[1]}, d_v = {V.shape[1]}",
+                 *exact_attention_cost(Q.shape[0], K.shape[0], Q.shape[1], V.shape[1]))
     return _exact(Q, K, V, _block_rows(K.shape[0], Q.shape[0], block_size))[0]
 
 

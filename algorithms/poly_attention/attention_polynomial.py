@@ -60,9 +60,17 @@ __all__ = [
     "elimination_cost",
     "best_elimination_order",
     "tensor_form",
+    "MAX_VARIABLES",
 ]
 
 _EXHAUSTIVE_MAX_T = 8  # exhaustive search over (t-1)! orders up to 7! = 5040
+MAX_VARIABLES = 1000  # default limit on the variable index read by AttentionPolynomial.parse
+
+
+def _short(obj, limit: int = 40) -> str:
+    """``repr(obj)``, cut to ``limit`` characters (error messages quote user input)."""
+    text = repr(obj)
+    return text if len(text) <= limit else f"{text[: limit - 15]}...({len(text)} chars)"
 
 
 @dataclass(frozen=True)
@@ -106,13 +114,13 @@ class AttentionPolynomial:
             if len(mono) == 0:
                 raise ValueError("monomials must be non-empty; got an empty monomial")
             if len(set(mono)) != len(mono):
-                raise ValueError(f"monomial {mono} repeats a variable: h must be multilinear")
+                raise ValueError(f"monomial {_short(mono)} repeats a variable: h must be multilinear")
             for v in mono:
                 if not isinstance(v, int) or not 1 <= v <= t:
-                    raise ValueError(f"monomial {mono}: variables must be integers in 1..{t}")
+                    raise ValueError(f"monomial {_short(mono)}: variables must be integers in 1..{t}")
             if len(mono) < 2:
                 raise ValueError(
-                    f"monomial {mono} has degree 1: every monomial of an attention "
+                    f"monomial {_short(mono)} has degree 1: every monomial of an attention "
                     "polynomial has degree >= 2"
                 )
             cleaned.append(tuple(sorted(mono)))
@@ -123,30 +131,66 @@ class AttentionPolynomial:
         used = set(itertools.chain.from_iterable(cleaned))
         if 1 not in used:
             raise ValueError("no monomial contains the query variable x1")
-        unused = sorted(set(range(1, t + 1)) - used)
-        if unused:
-            raise ValueError(f"variables {unused} occur in no monomial (every x_j must be used)")
+        if len(used) < t:  # used is a subset of 1..t: never build range(1, t + 1) (t may be huge)
+            first = [j for j in range(1, min(t, len(used) + 5) + 1) if j not in used][:5]
+            raise ValueError(
+                f"{t - len(used)} of the variables x1..x{t} occur in no monomial (every x_j must be used), "
+                f"the first: {first}"
+            )
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "monomials", tuple(cleaned))
 
     # ------------------------------------------------------------------ parsing
     @classmethod
-    def parse(cls, text: str) -> AttentionPolynomial:
+    def parse(cls, text: str, max_variables: int = MAX_VARIABLES) -> AttentionPolynomial:
         """Read ``"x1x2 + x2x3"`` (``*`` between factors allowed); ``t`` = largest index.
+
+        Parameters
+        ----------
+        text : str
+            Monomials joined by ``+``; a variable is ``x`` and ASCII digits
+            (``0-9``; no other digits, signs or underscores).  Spaces are ignored.
+        max_variables : int
+            Largest variable index accepted (default :data:`MAX_VARIABLES` =
+            1000), checked before anything is built.
+
+        Raises
+        ------
+        ValueError
+            ``text`` not a non-empty string, a monomial not of the form
+            ``x<digits>x<digits>...``, an index above ``max_variables``, or
+            the polynomial invalid (see the class).  Messages quote at most
+            40 characters of the input.
 
         Examples
         --------
         >>> AttentionPolynomial.parse("x1*x2 + x2 x3 + x3x1").monomials
         ((1, 2), (2, 3), (1, 3))
+        >>> AttentionPolynomial.parse("x1x1000000000")
+        Traceback (most recent call last):
+        ...
+        ValueError: variable index 1000000000 is above max_variables=1000; pass max_variables=1000000000 to allow it
         """
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"text must be a non-empty string like 'x1x2 + x2x3', got {text!r}")
+            raise ValueError(f"text must be a non-empty string like 'x1x2 + x2x3', got {_short(text)}")
+        if isinstance(max_variables, bool) or not isinstance(max_variables, int) or max_variables < 2:
+            raise ValueError(f"max_variables must be an integer >= 2, got {max_variables!r}")
         monos = []
         for term in text.split("+"):
             body = term.replace("*", "").replace(" ", "")
-            if not re.fullmatch(r"(x\d+)+", body):
-                raise ValueError(f"cannot read the monomial {term.strip()!r}; write e.g. 'x1x2'")
-            monos.append(tuple(int(v) for v in re.findall(r"x(\d+)", body)))
+            if not re.fullmatch(r"(x[0-9]+)+", body):
+                raise ValueError(f"cannot read the monomial {_short(term.strip())}; write e.g. 'x1x2' (ASCII digits)")
+            digits = re.findall(r"x([0-9]+)", body)
+            for v in digits:  # compare the digit strings first: no int() of a 10^6-digit number
+                if len(v.lstrip("0")) > len(str(max_variables)) or int(v) > max_variables:
+                    if len(v) > 30:
+                        raise ValueError(f"variable index {v[:12]}...({len(v)} digits) is above "
+                                         f"max_variables={max_variables}")
+                    raise ValueError(
+                        f"variable index {int(v)} is above max_variables={max_variables}; "
+                        f"pass max_variables={int(v)} to allow it"
+                    )
+            monos.append(tuple(int(v) for v in digits))
         return cls(max(max(m) for m in monos), monos)
 
     def __str__(self) -> str:

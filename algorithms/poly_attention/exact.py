@@ -32,7 +32,13 @@ softmax-weighted average for ``M``::
 No exponential is taken of anything but ``L - max L`` (the row-max rule), every
 ``M`` is an average of value products, so nothing overflows or underflows to a
 0/0 whatever the logits; at the end ``Att = prod M`` over the factors left on
-``x_1``.  For a tree this is the paper's leaf-to-root ``O(n^2 d)`` message
+``x_1``.  The logits themselves (products of entries up to ``1.8e308``) can
+exceed float64 before any maximum is subtracted: when a table is not finite,
+the whole computation is redone with ``L`` held as wide-exponent pairs
+(:mod:`algorithms._xfloat`; monomial logits are then float64 inner products
+with an unbounded exponent range), as the streaming softmax does
+(:mod:`algorithms.softmax`, where the saturated regime, a softmax that is
+uniform on the ties of the maximum, is described).  For a tree this is the paper's leaf-to-root ``O(n^2 d)`` message
 passing (each step a ``n x n`` times ``n x d_v`` product); for Strassen
 attention it is ``n^3`` (the ``n^omega`` of Kozachinskiy et al. needs fast
 matrix multiplication, not used by numpy); for a ``k``-hyperedge ``n^k``.
@@ -54,7 +60,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from algorithms import _xfloat as xf
 from algorithms._checks import as_matrix, check_same_rows
+from algorithms.budget import check_budget, pow2
 
 from .attention_polynomial import AttentionPolynomial, elimination_cost
 
@@ -152,11 +160,20 @@ def poly_attention_bruteforce(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence
     n, t, dv = Xs[0].shape[0], h.t, Vs[0].shape[1]
     if n**t * dv > _BRUTE_MAX_ENTRIES:
         raise ValueError(f"n^t d_v = {n}^{t}*{dv} is too large for brute force (limit {_BRUTE_MAX_ENTRIES})")
-    H = np.zeros((n,) * t)
-    for i, mono in enumerate(h.monomials):
-        shape = [n if j in mono else 1 for j in range(1, t + 1)]
-        H = H + monomial_logits(h, Xs, i).reshape(shape)
-    H = H - H.reshape(n, -1).max(axis=1).reshape((n,) + (1,) * (t - 1))
+    entries = float(n) ** t
+    check_budget(f"poly-attention brute force, n^t = {n}^{t}", entries * (h.num_monomials * Xs[0].shape[1] + dv) * 2e-9,
+                 entries * 8 * (4 + dv))
+    with np.errstate(over="ignore", invalid="ignore"):
+        H = np.zeros((n,) * t)
+        for i, mono in enumerate(h.monomials):
+            shape = [n if j in mono else 1 for j in range(1, t + 1)]
+            H = H + monomial_logits(h, Xs, i).reshape(shape)
+    if np.all(np.isfinite(H)):
+        H = H - H.reshape(n, -1).max(axis=1).reshape((n,) + (1,) * (t - 1))
+    else:  # logits beyond float64: the same sum with a wide exponent
+        H = _wide_logit_table(h, Xs)
+        top = xf.amax((H[0].reshape(n, -1), H[1].reshape(n, -1)), axis=1)
+        H = xf.sub_to_float(H, (top[0].reshape((n,) + (1,) * (t - 1)), top[1].reshape((n,) + (1,) * (t - 1))))
     W = np.exp(H)
     P = np.ones((1,) * (t - 1) + (dv,))
     for j in range(2, t + 1):
@@ -167,34 +184,59 @@ def poly_attention_bruteforce(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence
     return num / W.reshape(n, -1).sum(axis=1)[:, None]
 
 
+def _wide_logit_table(h: AttentionPolynomial, Xs: Sequence[np.ndarray]) -> xf.XFloat:
+    """The table of ``h(l)/d`` over all ``n^t`` tuples, as wide-exponent pairs."""
+    n, t, d = Xs[0].shape[0], h.t, Xs[0].shape[1]
+    H = xf.split(np.zeros((n,) * t))
+    for mono in h.monomials:
+        shape = [n if j in mono else 1 for j in range(1, t + 1)]
+        m, e = xf.multilinear([Xs[j - 1] for j in mono], 1.0 / d)
+        H = xf.add(H, (m.reshape(shape), e.reshape(shape)))
+    return H
+
+
 # --------------------------------------------------------------- elimination
 _BLOCK_ENTRIES = 1 << 22  # weights per block of an elimination step (32 MB of float64)
 
 
+class _Overflow(Exception):
+    """A float64 table of the elimination is not finite: redo it with a wide exponent."""
+
+
 class _Factor(NamedTuple):
     scope: tuple[int, ...]  # sorted variables
-    L: np.ndarray | None  # log partition sum, shape (n,) * len(scope); None: a lazy monomial
+    L: np.ndarray | xf.XFloat | None  # log partition sum, (n,) * len(scope) (a pair if wide); None: lazy monomial
     M: np.ndarray | None  # conditional mean of the value product, (n,) * len(scope) + (d_v,)
     X: tuple | None = None  # a monomial's matrices Q^(j), j in scope: its logits are built per block
 
 
-def _restrict(f: _Factor, u0, block: slice) -> tuple[np.ndarray, np.ndarray | None]:
+def _restrict(f: _Factor, u0, block: slice, wide: bool):
     """``(L, M)`` of ``f`` with variable ``u0`` restricted to ``block`` (monomial logits built here)."""
     if f.X is not None:
         mats = [X[block] if j == u0 else X for j, X in zip(f.scope, f.X)]
+        if wide:
+            hi = xf.multilinear(mats, 1.0 / mats[0].shape[1])
+            return (hi, np.zeros(hi[0].shape)), None
         subs = ",".join(_LETTERS[a] + "z" for a in range(len(mats))) + "->" + _LETTERS[: len(mats)]
-        return np.einsum(subs, *mats, optimize=True) / mats[0].shape[1], None
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.einsum(subs, *mats, optimize=True) / mats[0].shape[1], None
     if u0 not in f.scope:
         return f.L, f.M
     idx = tuple(block if u == u0 else slice(None) for u in f.scope)
-    return f.L[idx], (None if f.M is None else f.M[idx])
+    L = ((f.L[0][0][idx], f.L[0][1][idx]), f.L[1][idx]) if wide else f.L[idx]
+    return L, (None if f.M is None else f.M[idx])
 
 
-def _sum_out(v: int, factors: list[_Factor], n: int, dv: int) -> _Factor:
+def _sum_out(v: int, factors: list[_Factor], n: int, dv: int, wide: bool = False) -> _Factor:
     """Join ``factors`` (all mention ``v``) and sum ``v`` out, in the ``(L, M)`` form.
 
     Streams over blocks of the first remaining variable ``u0``, so at most
     ``_BLOCK_ENTRIES`` weights exist at a time (``n^|union|`` work in all).
+    ``wide``: ``L`` is held as ``(hi, lo)``, ``hi`` a wide-exponent table (sums
+    of logits and of row maxima) and ``lo`` a float64 one (the ``log`` of the
+    partition sums, kept apart so that a huge ``hi`` does not round it away:
+    it counts the ties); otherwise a table that is not finite raises
+    :class:`_Overflow`.
     """
     union = tuple(sorted(set().union(*(f.scope for f in factors))))
     rest = tuple(u for u in union if u != v)
@@ -202,32 +244,70 @@ def _sum_out(v: int, factors: list[_Factor], n: int, dv: int) -> _Factor:
     u0 = rest[0] if rest else None
     rows = max(1, _BLOCK_ENTRIES // n ** (len(union) - 1)) if rest else n
     L_new = np.empty((n,) * len(rest))
+    E_new = np.empty((n,) * len(rest), dtype=np.int64)
+    lo_new = np.empty((n,) * len(rest))
     with_values = any(f.M is not None for f in factors)
     M_new = np.empty((n,) * len(rest) + (dv,)) if with_values else None
     letter = {u: _LETTERS[i] for i, u in enumerate(union)}
     for lo in range(0, n, rows):
         block = slice(lo, min(n, lo + rows))
         size = {u: (block.stop - block.start if u == u0 else n) for u in union}
-        L, Ms, subs = 0.0, [], []
+        L, Ms, subs = ((xf.split(0.0), 0.0) if wide else 0.0), [], []
         for f in factors:
-            Lf, Mf = _restrict(f, u0, block)
-            L = L + Lf.reshape([size[u] if u in f.scope else 1 for u in union])
+            Lf, Mf = _restrict(f, u0, block, wide)
+            shape = [size[u] if u in f.scope else 1 for u in union]
+            if wide:
+                (hi, lo), ((m, e), lo_f) = L, Lf
+                L = (xf.add(hi, (m.reshape(shape), e.reshape(shape))), lo + lo_f.reshape(shape))
+            else:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    L = L + Lf.reshape(shape)
             if Mf is not None:
                 Ms.append(Mf)
                 subs.append("".join(letter[u] for u in f.scope) + "z")
-        L = np.broadcast_to(L, tuple(size[u] for u in union))
-        top = L.max(axis=axis, keepdims=True)
-        W = L - top  # exp and normalise in place: the only table of this size
-        np.exp(W, out=W)
+        full = tuple(size[u] for u in union)
+        out_idx = (block,) if rest else ()
+        if wide:
+            (hi, lo) = L
+            hi = (np.broadcast_to(hi[0], full), np.broadcast_to(hi[1], full))
+            top_hi = xf.amax(hi, axis=axis)
+            W = xf.sub_to_float(hi, top_hi) + lo  # <= 0 + lo; -inf far below the maximum
+            top = W.max(axis=axis, keepdims=True)
+            W -= top
+            np.exp(W, out=W)
+        else:
+            L = np.broadcast_to(L, full)
+            if not np.all(np.isfinite(L)):
+                raise _Overflow
+            top = L.max(axis=axis, keepdims=True)
+            W = L - top  # exp and normalise in place: the only table of this size
+            np.exp(W, out=W)
         S = W.sum(axis=axis, keepdims=True)
         W /= S
-        out_idx = (block,) if rest else ()
-        L_new[out_idx] = (top + np.log(S)).squeeze(axis=axis)
+        if wide:
+            L_new[out_idx], E_new[out_idx] = top_hi[0].squeeze(axis=axis), top_hi[1].squeeze(axis=axis)
+            lo_new[out_idx] = (top + np.log(S)).squeeze(axis=axis)
+        else:
+            L_new[out_idx] = (top + np.log(S)).squeeze(axis=axis)
+            if not np.all(np.isfinite(L_new[out_idx])):
+                raise _Overflow
         if with_values:
             expr = ",".join(["".join(letter[u] for u in union)] + subs)
             expr += "->" + "".join(letter[u] for u in rest) + "z"
             M_new[out_idx] = np.einsum(expr, W, *Ms, optimize=True)
-    return _Factor(rest, L_new, M_new)
+    return _Factor(rest, ((L_new, E_new), lo_new) if wide else L_new, M_new)
+
+
+def _eliminate(h: AttentionPolynomial, Xs, Vs, order, wide: bool) -> list[_Factor]:
+    """Sum ``x_v`` out for ``v`` in ``order``; return the factors left (scopes ``()`` or ``(1,)``)."""
+    n, dv = Xs[0].shape[0], Vs[0].shape[1]
+    zero = (xf.split(np.zeros(n)), np.zeros(n)) if wide else np.zeros(n)
+    factors = [_Factor(m, None, None, tuple(Xs[j - 1] for j in m)) for m in h.monomials]
+    factors += [_Factor((j,), zero, Vs[j - 2]) for j in range(2, h.t + 1)]
+    for v in order:
+        touching = [f for f in factors if v in f.scope]
+        factors = [f for f in factors if v not in f.scope] + [_sum_out(v, touching, n, dv, wide)]
+    return factors
 
 
 def poly_attention_exact(
@@ -284,11 +364,14 @@ def poly_attention_exact(
     exponent = elimination_cost(h, order)  # also validates the order
     n = Xs[0].shape[0]
     dv = Vs[0].shape[1]
-    factors = [_Factor(m, None, None, tuple(Xs[j - 1] for j in m)) for m in h.monomials]
-    factors += [_Factor((j,), np.zeros(n), Vs[j - 2]) for j in range(2, h.t + 1)]
-    for v in order:
-        touching = [f for f in factors if v in f.scope]
-        factors = [f for f in factors if v not in f.scope] + [_sum_out(v, touching, n, dv)]
+    work = h.t * pow2(exponent * np.log2(n))  # n^(w+1) per step, at most t - 1 steps
+    check_budget(f"exact poly-attention, n = {n}, t = {h.t}, cost exponent {exponent}",
+                 work * (h.num_monomials * Xs[0].shape[1] + dv) * 2e-9,
+                 (min(pow2(exponent * np.log2(n)), _BLOCK_ENTRIES) * 4 + pow2((exponent - 1) * np.log2(n)) * dv) * 8)
+    try:
+        factors = _eliminate(h, Xs, Vs, order, wide=False)
+    except _Overflow:  # some logit is beyond float64: redo everything with a wide exponent
+        factors = _eliminate(h, Xs, Vs, order, wide=True)
     out = np.ones((n, Vs[0].shape[1]))
     for f in factors:  # scopes are now () or (1,)
         if f.M is not None:

@@ -68,10 +68,18 @@ __all__ = [
     "aggarwal_alman_degree",
     "certify_relative_error",
     "MAX_DEGREE",
+    "MAX_HALF_WIDTH",
+    "INTERVAL_MIN",
+    "INTERVAL_MAX",
 ]
 
 _DPS = 60  # decimal digits for the conversion and the certificate
 MAX_DEGREE = 160
+#: Inputs where the computations are meaningful in float64 (and fast): e^x is a normal float64 on
+#: [INTERVAL_MIN, INTERVAL_MAX], E_g(h) <= e^h is a float64 for h <= MAX_HALF_WIDTH.
+INTERVAL_MIN, INTERVAL_MAX = -708.0, 709.0
+MAX_HALF_WIDTH = 709.0
+MAX_TAIL_DEGREE = 10**6
 
 
 @dataclass(frozen=True)
@@ -122,15 +130,28 @@ class ExpApproximation:
 
 def _check_interval(lo: float, hi: float) -> None:
     for name, value in (("lo", lo), ("hi", hi)):
-        if not np.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a real number, got {value!r}")
+        if not (np.isfinite(value) and INTERVAL_MIN <= value <= INTERVAL_MAX):
+            raise ValueError(
+                f"{name} must be a finite number in [{INTERVAL_MIN}, {INTERVAL_MAX}] (e^x a normal float64 "
+                f"there), got {value!r}"
+            )
     if not lo < hi:
         raise ValueError(f"lo must be < hi, got lo={lo!r}, hi={hi!r}")
 
 
 def _check_eps(eps: float) -> None:
-    if not (np.isfinite(eps) and 0.0 < eps < 1.0):
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) or not 0.0 < eps < 1.0:
         raise ValueError(f"eps must lie in (0, 1), got {eps!r}")
+
+
+def _check_half_width(half_width: float) -> None:
+    ok = not isinstance(half_width, bool) and isinstance(half_width, (int, float, np.integer, np.floating))
+    if not (ok and 0 < half_width <= MAX_HALF_WIDTH):  # NaN fails the comparison
+        raise ValueError(
+            f"half_width must be a number in (0, {MAX_HALF_WIDTH}] (e^h must be a float64), got {half_width!r}"
+        )
 
 
 def chebyshev_truncation_error(half_width: float, degree: int) -> float:
@@ -142,19 +163,25 @@ def chebyshev_truncation_error(half_width: float, degree: int) -> float:
     Parameters
     ----------
     half_width : float
-        ``h > 0``.
+        ``0 < h <= 709`` (:data:`MAX_HALF_WIDTH`: ``E_g(h) <= e^h`` must be a
+        float64; at most about 0.5 s there).
     degree : int
-        ``g >= 0``.
+        ``0 <= g <= 10^6`` (:data:`MAX_TAIL_DEGREE`).
+
+    Raises
+    ------
+    ValueError
+        ``h`` not a finite number in ``(0, 709]`` (NaN and infinity included),
+        ``g`` not an integer in ``0..10^6``.
 
     Examples
     --------
     >>> round(chebyshev_truncation_error(3.0, 8), 7)
     0.0003096
     """
-    if half_width <= 0:
-        raise ValueError(f"half_width must be > 0, got {half_width!r}")
-    if degree < 0:
-        raise ValueError(f"degree must be >= 0, got {degree!r}")
+    _check_half_width(half_width)
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 0 <= degree <= MAX_TAIL_DEGREE:
+        raise ValueError(f"degree must be an integer in 0..{MAX_TAIL_DEGREE}, got {degree!r}")
     with mpmath.workdps(30):
         h = mpmath.mpf(half_width)
         # 2 sum_{k>g} I_k(h) = e^h - I_0(h) - 2 sum_{1<=k<=g} I_k(h) cancels badly;
@@ -181,21 +208,38 @@ def truncation_degree(half_width: float, eps: float) -> int:
     Parameters
     ----------
     half_width : float
-        ``h > 0``, half the length of the interval.
+        ``0 < h <= 709``, half the length of the interval.
     eps : float
         Relative error, ``0 < eps < 1``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`chebyshev_truncation_error` for ``h``; ``eps`` outside ``(0, 1)``.
+
+    Notes
+    -----
+    Bisection over ``g`` (the tail decreases in ``g``): about ``2 log2 g``
+    tail evaluations, at most a few seconds at ``h = 709``.
 
     Examples
     --------
     >>> truncation_degree(1.0, 1e-6)
     7
     """
-    if not (np.isfinite(half_width) and half_width > 0):
-        raise ValueError(f"half_width must be a positive finite number, got {half_width!r}")
+    _check_half_width(half_width)
     _check_eps(eps)
-    degree = 0
-    while chebyshev_truncation_error(half_width, degree) * math.exp(-half_width) > eps:
-        degree += 1
+    # The tail is decreasing in g: bisect (about 2 log2(g) evaluations) instead of trying 0, 1, 2, ...
+    def misses(g: int) -> bool:
+        return chebyshev_truncation_error(half_width, g) * math.exp(-half_width) > eps
+
+    lo, hi = -1, 1
+    while misses(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if misses(mid) else (lo, mid)
+    degree = hi
     return degree
 
 
@@ -320,9 +364,12 @@ def exp_approximation(lo: float, hi: float, eps: float) -> ExpApproximation:
     Raises
     ------
     ValueError
-        If ``lo``/``hi`` are not finite or ``lo >= hi``; if ``eps`` is not in
-        ``(0, 1)``; if float64 power-basis coefficients cannot reach ``eps`` on
-        this interval (rounding of the evaluation alone exceeds it).
+        If ``lo``/``hi`` are not finite numbers in ``[-708, 709]`` (where
+        ``e^x`` is a normal float64, :data:`INTERVAL_MIN`,
+        :data:`INTERVAL_MAX`) or ``lo >= hi``; if ``eps`` is not in ``(0, 1)``;
+        if float64 power-basis coefficients cannot reach ``eps`` on this
+        interval (rounding of the evaluation alone exceeds it: screened in
+        ``O(1)`` when ``2^-53 e^(hi - lo)`` is a million times ``eps``).
 
     Examples
     --------

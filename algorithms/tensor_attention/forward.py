@@ -53,15 +53,15 @@ import numpy as np
 
 from algorithms._blocks import row_blocks
 from algorithms._checks import as_matrix, check_bound, check_eps
+from algorithms.budget import check_budget, exact_tensor_attention_cost
 from algorithms.error_bounds import output_error, value_spread
-from algorithms.kron import _column_kron
 from algorithms.polynomial_method import (
     FastResult,
     LowRankOperator,
     approximate_exp,
     fast_result,
 )
-from algorithms.softmax import online_softmax
+from algorithms.softmax import ProductLogits, online_softmax
 
 __all__ = [
     "tensor_attention",
@@ -95,11 +95,7 @@ def _softmax_pass(Q, K1, K2, scale) -> dict:
     bq, b1 = _block_sizes(Q.shape[0], K1.shape[0], K2.shape[0])
     j1_blocks = list(row_blocks(K1.shape[0], b1))
 
-    def logits(qs: slice, js: slice) -> np.ndarray:
-        S = _column_kron(Q[qs], K1[js]) @ K2.T
-        S *= scale
-        return S.reshape(qs.stop - qs.start, js.stop - js.start, K2.shape[0])
-
+    logits = ProductLogits(scale, Q, K1, K2)  # overflow-safe: recomputed in a wide exponent where needed
     return dict(logits=logits, n=Q.shape[0], query_block=bq, key_blocks=lambda qs: j1_blocks)
 
 
@@ -177,6 +173,9 @@ def tensor_attention(
     if method == "fast":
         op = _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1])
         return fast_result(op, op.apply(V1, V2), value_spread(V1, V2))
+    n, d, dv = Q.shape[0], Q.shape[1], V1.shape[1]
+    check_budget(f"exact tensor attention, n = {n}, n1 = {K1.shape[0]}, n2 = {K2.shape[0]}, d = {d}, d_v = {dv}",
+                 *exact_tensor_attention_cost(n, K1.shape[0], K2.shape[0], d, dv))
     return _exact(Q, K1, K2, V1, V2, 1.0 / Q.shape[1])[0]
 
 

@@ -49,6 +49,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from algorithms.budget import check_budget
+
 __all__ = [
     "TransformerConfig",
     "LayerParams",
@@ -77,6 +79,13 @@ class TransformerConfig:
     causal : bool      causal mask in every attention
     layer_norm : bool  layer norm in front of the MLP
     bound : float      ``B``: promised max-norm of every per-head query and key
+
+    Raises
+    ------
+    ValueError
+        A size not a positive integer (``bool`` refused), ``causal`` or
+        ``layer_norm`` not a bool, ``bound`` not a positive finite number
+        (``None``, strings, NaN and infinity included).
     """
 
     d: int
@@ -92,10 +101,27 @@ class TransformerConfig:
     def __post_init__(self) -> None:
         for name in ("d", "heads", "d_head", "d_ff", "layers", "d_out"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, np.integer)) and value >= 1):
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not (np.isfinite(self.bound) and self.bound > 0):
+        for name in ("causal", "layer_norm"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not _positive_finite(self.bound):
             raise ValueError(f"bound must be a positive finite number, got {self.bound!r}")
+
+    @property
+    def num_parameters(self) -> int:
+        """Number of weights of :class:`Params` for this config (exact, a Python int)."""
+        hd = self.heads * self.d_head
+        per_layer = 4 * self.d * hd + 2 * self.d * self.d_ff + self.d_ff + self.d
+        return self.layers * per_layer + self.d * self.d_out
+
+
+def _positive_finite(value) -> bool:
+    """A real number (not a bool, None, str ...) that is finite and > 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return bool(np.isfinite(value) and value > 0)
 
 
 @dataclass
@@ -165,7 +191,7 @@ def certified_qk_bounds(params: Params, x_max: float = 1.0) -> list[float]:
     cancellations and is typically a few times larger than the measured
     max-norm; the forward pass reports the measured one.
     """
-    if not (np.isfinite(x_max) and x_max > 0):
+    if not _positive_finite(x_max):
         raise ValueError(f"x_max must be a positive finite number, got {x_max!r}")
     x, bounds = float(x_max), []
     for layer in params.layers:
@@ -179,7 +205,13 @@ def certified_qk_bounds(params: Params, x_max: float = 1.0) -> list[float]:
 
 
 def init_params(
-    config: TransformerConfig, rng: np.random.Generator, x_max: float = 1.0, gain: float = 0.5
+    config: TransformerConfig,
+    rng: np.random.Generator,
+    x_max: float = 1.0,
+    gain: float = 0.5,
+    *,
+    max_seconds: float | None = None,
+    max_memory: float | None = None,
 ) -> Params:
     """Gaussian weights, with ``W_Q, W_K`` shrunk so that the certified logit bound holds.
 
@@ -192,6 +224,10 @@ def init_params(
     gain : float
         Scale of ``W_O`` and ``W_2`` relative to ``1/sqrt(fan_in)`` (keeps the
         residual stream from growing fast with depth).
+    max_seconds, max_memory : float, optional
+        Limits on the estimate (:mod:`algorithms.budget`; default those in
+        force, 60 s and 2 GiB): ``8`` bytes and about ``20 ns`` a weight
+        (:attr:`TransformerConfig.num_parameters`), checked before allocating.
 
     Returns
     -------
@@ -202,7 +238,10 @@ def init_params(
     Raises
     ------
     ValueError
-        If ``x_max`` or ``gain`` is not a positive finite number.
+        If ``config`` is not a :class:`TransformerConfig`, ``rng`` not a numpy
+        ``Generator``, ``x_max`` or ``gain`` not a positive finite number, or
+        the weights estimated above a limit
+        (:class:`algorithms.budget.BudgetExceeded`).
 
     Examples
     --------
@@ -217,9 +256,17 @@ def init_params(
     ``W_2 ~ gain N(0, 1/d_ff)``, biases zero; then, layer by layer, ``W_Q`` and
     ``W_K`` are multiplied by ``min(1, B / bound_i)``.
     """
+    if not isinstance(config, TransformerConfig):
+        raise ValueError(f"config must be a TransformerConfig, got {type(config).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     for name, value in (("x_max", x_max), ("gain", gain)):
-        if not (np.isfinite(value) and value > 0):
+        if not _positive_finite(value):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    count = float(config.num_parameters)
+    check_budget(f"init_params: {config.num_parameters:.4g} weights (d = {config.d}, d_ff = {config.d_ff}, "
+                 f"{config.layers} layers)", count * 2e-8, count * 8 * 2, max_seconds=max_seconds,
+                 max_memory=max_memory)
     c = config
     hd = c.heads * c.d_head
 
@@ -286,7 +333,7 @@ def sgd_step(params: Params, grads: Params, lr: float) -> Params:
     ValueError
         If ``lr`` is not a positive finite number.
     """
-    if not (np.isfinite(lr) and lr > 0):
+    if not _positive_finite(lr):
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     return unflatten(flatten(params) - lr * flatten(grads), params)
 
