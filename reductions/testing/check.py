@@ -15,7 +15,9 @@ map, so each direction is checked on its own:
   assignment, an orthogonal pair or tuple, a pair above ``t_hi``);
 * ``"size"``: the target's sizes must meet the reduction's
   :class:`~reductions.testing.sizes.SizeClaim`;
-* ``"error"``: no stage raises.
+* ``"error"``: no stage raises;
+* ``"setup"``: ``source_solve``'s own certificate passes ``verify`` (a wrong
+  solver or verifier, not a wrong reduction).
 
 ``instances`` is a hypothesis strategy -- then every failing direction is
 shrunk to a smallest counterexample -- or any iterable, whose first failing
@@ -194,7 +196,8 @@ def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Call
         :class:`~reductions.testing.sizes.SizeClaim` also checks them against
         the declared sympy expressions.
     max_examples : instances to run (hypothesis: examples to generate; an
-        iterable: how many of its items to take; ``None``: all of it).
+        iterable: how many of its items to take; ``None``: all of an
+        iterable, 200 for a strategy).
 
     Returns
     -------
@@ -239,7 +242,7 @@ def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Call
         target_certificate = _stage("target_solve", source, target_solve, target)
         yes = source_certificate is not None
         run.report.record(source, run.measure(source, target), yes)
-        if yes and verify is not None and not _stage("verify", source, verify, source, source_certificate):
+        if yes and not run.valid(source, source_certificate):
             raise _fail("setup", source, f"source_solve returned {_short(source_certificate)}, which verify rejects")
         if yes and target_certificate is None:
             raise _fail("yes -> yes", source, f"source_solve found {_short(source_certificate)}; target_solve "
@@ -310,6 +313,8 @@ def check_family_reduction(reduce: Callable, source_solve: Callable, target_solv
                  if (c := _stage(f"target_solve (target {_short(key, 60)})", source, target_solve, target)) is not None]
         yes = source_certificate is not None
         run.report.record(source, run.measure(source, pairs), yes)
+        if yes and not run.valid(source, source_certificate):
+            raise _fail("setup", source, f"source_solve returned {_short(source_certificate)}, which verify rejects")
         if yes and not found:
             raise _fail("yes -> yes", source, f"source_solve found {_short(source_certificate)}; none of the "
                                               f"{len(pairs)} targets is YES")

@@ -96,13 +96,7 @@ def test_valid_dimacs_texts_parse_to_their_formula(case):
     assert case.valid and case.defect is None and read_dimacs(case.text) == case.formula
 
 
-# The parser of main accepts these three (issue 13, items 7 and 12); the cases are right, the parser is not yet.
-PENDING = {"non-ASCII digit", "underscore in a number", "huge number"}
-
-
-@pytest.mark.parametrize("defect", [pytest.param(d, marks=pytest.mark.xfail(reason="issue 13: read_dimacs parses "
-                                                                                   "with int()", strict=False))
-                                    if d in PENDING else d for d in DEFECTS])
+@pytest.mark.parametrize("defect", DEFECTS)
 def test_malformed_dimacs_is_refused_with_a_value_error(defect):
     @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(s.malformed_dimacs(defect))
