@@ -17,7 +17,7 @@ $(VENV)/.base: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[test,sat]'
+	$(PIP) install -q -e '.[test,testing,sat]'
 	touch $@
 
 $(VENV)/.notebooks: pyproject.toml | $(PY)
