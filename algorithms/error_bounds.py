@@ -51,8 +51,11 @@ if TYPE_CHECKING:
 __all__ = [
     "UNIT_ROUNDOFF",
     "GRID_MARGIN",
+    "SUM_BLOCK",
     "gamma",
+    "working_rounding",
     "entry_error",
+    "rounding_output_error",
     "product_entry_error",
     "eta",
     "value_product_range",
@@ -68,6 +71,8 @@ UNIT_ROUNDOFF = 2.0**-53
 # The certificate grid has >= 50 points per oscillation of the error curve, so a peak
 # between two grid points exceeds the sampled maximum by < 0.2%; certify with a 1% margin.
 GRID_MARGIN = 1.01
+#: Terms a float32 sum spans before its partial sum is accumulated in float64 (the fast paths' sub-blocks).
+SUM_BLOCK = 256
 
 
 # ---------------------------------------------------------------------------- entries
@@ -86,8 +91,61 @@ def gamma(operations: int, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     return nu / (1 - nu) if nu < 1 else float("inf")
 
 
+def working_rounding(dtype: str, k: int, degree: int, rank: int, n_keys) -> tuple[int, float, float]:
+    """The rounding model of an entry of ``A~`` computed in ``dtype``: ``(operations, u, extra_gamma)``.
+
+    float64 (as always): ``k (g + 1) + r + sum_j n_j`` rounded steps with
+    ``u = 2^-53``, nothing else.  float32: the ``k`` monomials, the cast of the
+    weights and of the folded ``r x c`` products, the sum over ``r`` features and
+    ``k - 1`` float32 sums of at most :data:`SUM_BLOCK` terms each, with
+    ``u = 2^-24``; plus the float64 accumulation of the ``ceil(n_j / SUM_BLOCK)``
+    partial sums, whose ``gamma`` is returned as ``extra_gamma`` (the two
+    perturbations multiply: :func:`entry_error`).
+
+    Examples
+    --------
+    >>> working_rounding("float64", 2, 7, 330, [4096])
+    (4442, 1.1102230246251565e-16, 0.0)
+    >>> ops, u, extra = working_rounding("float32", 2, 7, 330, [4096])
+    >>> ops, u == 2.0**-24, extra == gamma(16 + 1)
+    (605, True, True)
+    """
+    keys = [int(n_keys)] if isinstance(n_keys, (int, np.integer)) else [int(x) for x in n_keys]
+    if dtype == "float64":
+        return k * (degree + 1) + rank + sum(keys), UNIT_ROUNDOFF, 0.0
+    if dtype != "float32":
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    blocks = [min(SUM_BLOCK, x) for x in keys]
+    ops32 = k * (degree + 1) + 2 + rank + sum(b + 1 for b in blocks)
+    ops64 = sum(-(-x // SUM_BLOCK) for x in keys) + 1
+    return ops32, 2.0**-24, gamma(ops64)
+
+
+def rounding_output_error(entry_error: float, sampled_error: float, value_max, unit_roundoff: float):
+    """What the rounding adds to (E1) when numerator and normaliser round differently: per value column.
+
+    The polynomial's own error multiplies a weight the same way in every
+    column, which (E1) uses; the rounding does not (each column of
+    ``U1 [(U2^T V) 1]`` is its own sum).  With ``e_r`` the rounding part of the
+    entry error (``entry_error - GRID_MARGIN sampled_error``), a column's weights
+    are ``a_j (1 + rho_j)`` against the normaliser's ``a_j (1 + rho'_j)``,
+    ``|rho|, |rho'| <= e_r``, so the average moves by at most
+    ``2 e_r max|v| / (1 - e_r)``; the final division adds ``u max|v|``.  In
+    float64 this is a few ulps of ``max|V|`` and is not added (docs); the float32
+    fast paths add it.
+
+    Examples
+    --------
+    >>> float(rounding_output_error(1e-3, 4e-4, 2.0, 2.0**-24)) > 2 * 2 * (1e-3 - 1.01 * 4e-4)
+    True
+    """
+    e_r = max(0.0, entry_error - GRID_MARGIN * sampled_error)
+    return (2 * e_r / (1 - e_r) + unit_roundoff) * np.asarray(value_max, dtype=float)
+
+
 def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitBounds | None = None,
-                centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
+                centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF, *,
+                extra_gamma: float = 0.0) -> float:
     """Relative error of every entry of ``A~``, i.e. of ``P(x)`` for ``|x| <= M``, computed in float64.
 
     ``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T`` evaluates ``P(x) = sum_j a_j x^j`` at every
@@ -119,7 +177,11 @@ def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitB
     centre : float, optional
         The centring shift ``c`` (features of ``x - c``).
     unit_roundoff : float
-        ``2^-53`` (float64) or ``10^{1-D}`` (``D``-digit mpmath).
+        ``2^-53`` (float64), ``2^-24`` (float32) or ``10^{1-D}`` (``D``-digit mpmath).
+    extra_gamma : float
+        A second, independent relative perturbation of every term (float32's
+        float64 accumulation, :func:`working_rounding`): the rounding ``gamma``
+        becomes ``(1 + gamma_n)(1 + extra_gamma) - 1``.
 
     Returns
     -------
@@ -132,14 +194,15 @@ def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitB
     >>> bool(P.sampled_error < entry_error(P, 400) < 1e-6)
     True
     """
+    g0 = gamma(operations, unit_roundoff)
+    g = g0 + extra_gamma + g0 * extra_gamma
     if bounds is None:
         M = max(abs(approximation.lo), abs(approximation.hi))
         magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
-        return GRID_MARGIN * approximation.sampled_error + gamma(operations, unit_roundoff) * magnitude
+        return GRID_MARGIN * approximation.sampled_error + g * magnitude
     from algorithms.polynomial_method.interval import log_rounding_magnitude  # it imports this module
 
     log_m = log_rounding_magnitude(approximation, bounds, centre)
-    g = gamma(operations, unit_roundoff)
     rounding = float(np.exp(min(log_m + np.log(g), 700.0))) if g > 0 else 0.0
     return GRID_MARGIN * approximation.sampled_error + rounding
 
@@ -173,6 +236,16 @@ def eta(entry_error: float) -> float:
 
 
 # ---------------------------------------------------------------------------- output (E1)
+def column_range(V) -> tuple[np.ndarray, np.ndarray]:
+    """``(min, max)`` of each column of ``V`` as host float64 vectors (reduced on ``V``'s own device)."""
+    if isinstance(V, np.ndarray):
+        return V.min(axis=0), V.max(axis=0)
+    from algorithms._array import namespace, to_numpy
+    xp = namespace(V)
+    both = to_numpy(xp.stack([xp.min(V, axis=0), xp.max(V, axis=0)]))
+    return np.asarray(both[0], dtype=float), np.asarray(both[1], dtype=float)
+
+
 def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per column, an interval ``[lo, hi]`` containing every product ``prod_j V^(j)[l_j, c]``.
 
@@ -185,9 +258,9 @@ def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
     >>> float(lo[0]), float(hi[0])
     (-3.0, 6.0)
     """
-    lo, hi = Vs[0].min(axis=0), Vs[0].max(axis=0)
+    lo, hi = column_range(Vs[0])
     for V in Vs[1:]:
-        a, b = V.min(axis=0), V.max(axis=0)
+        a, b = column_range(V)
         corners = np.stack([lo * a, lo * b, hi * a, hi * b])
         lo, hi = corners.min(axis=0), corners.max(axis=0)
     return lo, hi
