@@ -38,8 +38,14 @@ _EXTRA = ("non-numpy arrays need the optional dependency array-api-compat: pip i
           "(and torch or cupy for their arrays)")
 
 
+_LIBRARIES = {"torch", "cupy", "jax", "jaxlib", "dask", "sparse", "ndonnx"}
+
+
 def _is_host(x) -> bool:
-    return isinstance(x, (np.ndarray, np.generic, list, tuple, int, float, bool)) or x is None
+    """numpy, lists, scalars and anything numpy will judge (and refuse with the usual message)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return True
+    return not (hasattr(x, "__array_namespace__") or type(x).__module__.split(".")[0] in _LIBRARIES)
 
 
 def namespace(*arrays):
@@ -58,7 +64,7 @@ def namespace(*arrays):
         import array_api_compat
     except ImportError:  # pragma: no cover - the extra is installed for the tests
         raise ValueError(_EXTRA) from None
-    if len(foreign) != len([x for x in arrays if x is not None]):
+    if len(foreign) != len([x for x in arrays if x is not None]):  # e.g. a torch tensor beside a numpy array
         raise ValueError(f"arrays of one call must come from one library; got {sorted({type(x).__name__ for x in arrays})}")
     try:
         return array_api_compat.array_namespace(*foreign)

@@ -103,8 +103,8 @@ def as_fast_matrices(*specs, dtype: str | None = None):
     """Validate the operands of a fast path in the caller's namespace; return ``(xp, arrays)``.
 
     Each spec is ``(name, X)`` or ``(name, X, rows, cols)``, where ``rows`` /
-    ``cols`` may be an ``int``, ``None`` or the index of an earlier spec whose
-    rows (``("rows", j)``) or columns (``("cols", j)``) must match.  numpy
+    ``cols`` may be an ``int``, ``None``, or ``("rows", j)`` / ``("cols", j)``:
+    the number of rows / columns of the ``j``-th operand.  numpy
     inputs keep float32 (every other real dtype becomes float64, as
     :func:`as_matrix`); other libraries keep float32 and float64 (half
     precision becomes float32, integers float64).  All operands are then cast
@@ -130,8 +130,8 @@ def as_fast_matrices(*specs, dtype: str | None = None):
     for spec in specs:
         name, X = spec[0], spec[1]
         rows, cols = (spec[2], spec[3]) if len(spec) > 2 else (None, None)
-        rows = out[rows[1]].shape[0] if isinstance(rows, tuple) else rows
-        cols = out[cols[1]].shape[1] if isinstance(cols, tuple) else cols
+        rows, cols = (int(out[v[1]].shape[0 if v[0] == "rows" else 1]) if isinstance(v, tuple) else v
+                      for v in (rows, cols))
         out.append(_as_fast(name, X, xp, rows, cols))
     names = {_array.dtype_name(A.dtype) for A in out}
     target = dtype or ("float64" if "float64" in names else "float32")

@@ -341,14 +341,25 @@ def attention_vjp_bounds(op: LowRankOperator, Q, K, V, dO) -> tuple[np.ndarray, 
     -------
     (bQ, bK, bV), arrays with the shapes of ``Q``, ``K``, ``V``.
     """
+    from algorithms import _array
+
+    xp = _array.namespace(Q, K, V, dO)
     e = eta(op.entry_error)
-    w = np.abs(dO) @ np.max(np.abs(V), axis=0)
-    d = Q.shape[1]
-    bQ = _score_bound_dQ(e, w, np.max(np.abs(K), axis=0), d)
-    right = op.marginals(np.hstack([w[:, None] * np.abs(Q), np.abs(dO)]))[0]
-    bK = e * (3 + e) * (1 + e) * right[:, :d] / d
+    d, dv = int(Q.shape[1]), int(V.shape[1])
+    # the last combinations (and delta) run in the working dtype: a few roundings of terms bounded below
+    final = 2 * (1 + e) * gamma(dv + 4, _unit_roundoff(op))
+    w = xp.abs(dO) @ xp.max(xp.abs(V), axis=0)
+    kmax = xp.max(xp.abs(K), axis=0)
+    bQ = (e * (3 + e) + final) * (xp.reshape(w, (-1, 1)) * xp.reshape(kmax, (1, -1))) / d
+    right = op.marginals(_array.concat(xp, [xp.reshape(w, (-1, 1)) * xp.abs(Q), xp.abs(dO)]))[0]
+    bK = (e * (3 + e) * (1 + e) + final) * right[:, :d] / d
     bV = e * (1 + e) * right[:, d:]
     return bQ, bK, bV
+
+
+def _unit_roundoff(op) -> float:
+    """The unit roundoff of the operator's working dtype (float64 unless it says float32)."""
+    return 2.0**-24 if getattr(op, "dtype", "float64") == "float32" else UNIT_ROUNDOFF
 
 
 def attention_loss_grad_bounds(op: LowRankOperator, A1, A2, h, E) -> np.ndarray:
@@ -371,16 +382,24 @@ def attention_loss_grad_bounds(op: LowRankOperator, A1, A2, h, E) -> np.ndarray:
     -------
     (d, d) array.
     """
+    from algorithms import _array
+
+    xp = _array.namespace(A1, A2, h, E)
     e = op.entry_error
     eta_ = eta(e)
-    e_c = output_error(e, value_spread(h))  # per column of c, by (E1)
-    c = np.abs(op.apply(h) - E) + e_c
-    d = A1.shape[1]
-    h_max = np.max(np.abs(h), axis=0)
-    kmax = np.max(np.abs(A2), axis=0)
-    bQ = _score_bound_dQ(eta_, c @ h_max, kmax, d)
-    bQ += 2 * (1 + eta_) * float(e_c @ h_max) * kmax[None, :] / d
-    return np.abs(A1).T @ bQ
+    lo, hi = value_product_range([h])
+    e_c = output_error(e, hi - lo)  # per column of c, by (E1)
+    if getattr(op, "dtype", "float64") == "float32":
+        e_c = e_c + rounding_output_error(e, op.approximation.sampled_error, np.maximum(-lo, hi), 2.0**-24)
+    e_c_xp = _array.from_numpy(xp, e_c, h)
+    c = xp.abs(op.apply(h) - E) + xp.reshape(e_c_xp, (1, -1))
+    d = int(A1.shape[1])
+    h_max = xp.max(xp.abs(h), axis=0)
+    kmax = xp.max(xp.abs(A2), axis=0)
+    final = 2 * (1 + eta_) * gamma(int(h.shape[1]) + 4, _unit_roundoff(op))
+    bQ = (eta_ * (3 + eta_) + final) * xp.reshape(c @ h_max, (-1, 1)) * xp.reshape(kmax, (1, -1)) / d
+    bQ = bQ + 2 * (1 + eta_) * float(e_c @ _array.to_numpy(h_max)) * xp.reshape(kmax, (1, -1)) / d
+    return xp.abs(A1).T @ bQ
 
 
 # ---------------------------------------------------------------------------- tensor VJP
@@ -414,20 +433,28 @@ def tensor_attention_vjp_bounds(op: LowRankOperator, Q, K1, K2, V1, V2, dO) -> t
     -------
     (bQ, bK1, bK2, bV1, bV2), arrays with the shapes of the inputs.
     """
+    from algorithms import _array
+
+    xp = _array.namespace(Q, K1, K2, V1, V2, dO)
     e = eta(op.entry_error)
-    R = np.abs(dO) @ value_spread(V1, V2)
-    aK1, aK2 = np.max(np.abs(K1), axis=0), np.max(np.abs(K2), axis=0)
-    aV1, aV2 = np.max(np.abs(V1), axis=0), np.max(np.abs(V2), axis=0)
-    d, p = Q.shape[1], V1.shape[1]
-    bQ = np.outer(_centred_score_bound(e, R), aK1 * aK2) / d
-    m1, m2 = op.marginals(np.hstack([R[:, None] * np.abs(Q), np.abs(dO)]))
-    cK = 1.5 * e * (1 + e) / d
+    d, p = int(Q.shape[1]), int(V1.shape[1])
+    lo, hi = value_product_range([V1, V2])
+    # Rounding differs between columns (no common normalisation): charged on max|v|, not the spread.
+    e_r = max(0.0, op.entry_error - GRID_MARGIN * op.approximation.sampled_error)
+    per_unit = 3 * eta(e_r) + 2 * (1 + e) * gamma(p + 4, _unit_roundoff(op))
+    spread, vmax = (_array.from_numpy(xp, v, Q) for v in (hi - lo, np.maximum(-lo, hi)))
+    S = _centred_score_bound(e, xp.abs(dO) @ spread) + per_unit * (xp.abs(dO) @ vmax)
+    aK1, aK2 = xp.max(xp.abs(K1), axis=0), xp.max(xp.abs(K2), axis=0)
+    aV1, aV2 = xp.max(xp.abs(V1), axis=0), xp.max(xp.abs(V2), axis=0)
+    bQ = xp.reshape(S, (-1, 1)) * xp.reshape(aK1 * aK2, (1, -1)) / d
+    m1, m2 = op.marginals(_array.concat(xp, [xp.reshape(S, (-1, 1)) * xp.abs(Q), xp.abs(dO)]))
+    cK = (1 + e) / d
     bK1, bK2 = cK * m1[:, :d] * aK2, cK * m2[:, :d] * aK1
     bV1, bV2 = e * (1 + e) * m1[:, d : d + p] * aV2, e * (1 + e) * m2[:, d : d + p] * aV1
     return bQ, bK1, bK2, bV1, bV2
 
 
-def tensor_attention_loss_grad_bounds(op: LowRankOperator, A1, A2, A3, c, spread) -> np.ndarray:
+def tensor_attention_loss_grad_bounds(op: LowRankOperator, A1, A2, A3, c, spread, value_max=None):
     """Entrywise bound on ``|dL/dX~ - dL/dX|`` for the tensor attention loss of Liang et al.
 
     Two sources.  (a) ``c~ = f~ h - E`` misses ``c`` by at most
@@ -448,14 +475,28 @@ def tensor_attention_loss_grad_bounds(op: LowRankOperator, A1, A2, A3, c, spread
     A1, A2, A3 : validated arrays.
     c : (n, d_v) array ``c~ = f~ h - E``.
     spread : (d_v,) array, a bound on the spread of each column of ``h``.
+    value_max : (d_v,) array, optional
+        A bound on ``max |h|`` per column (default ``spread``): the rounding of
+        the working dtype, which differs between columns, is charged on it.
 
     Returns
     -------
     (d, d^2) array.
     """
+    from algorithms import _array
+
+    xp = _array.namespace(A1, A2, A3, c)
     e = op.entry_error
+    spread = np.asarray(spread, dtype=float)
+    vmax = spread if value_max is None else np.asarray(value_max, dtype=float)
     e_c = output_error(e, spread)
-    R = np.abs(c) @ spread
+    e_r = max(0.0, e - GRID_MARGIN * op.approximation.sampled_error)
+    if getattr(op, "dtype", "float64") == "float32":
+        e_c = e_c + rounding_output_error(e, op.approximation.sampled_error, vmax, 2.0**-24)
+    per_unit = 3 * eta(e_r) + 2 * (1 + eta(e)) * gamma(len(spread) + 4, _unit_roundoff(op))
+    R = xp.abs(c) @ _array.from_numpy(xp, spread, c)
+    Rabs = xp.abs(c) @ _array.from_numpy(xp, vmax, c)
     R_c = float(e_c @ spread)
-    a23 = np.kron(np.max(np.abs(A2), axis=0), np.max(np.abs(A3), axis=0))
-    return op.scale * (np.abs(A1).T @ np.outer(_centred_score_bound(eta(e), R) + R_c, a23))
+    a23 = np.kron(*(_array.to_numpy(xp.max(xp.abs(A), axis=0)) for A in (A2, A3)))
+    S = _centred_score_bound(eta(e), R) + per_unit * Rabs + R_c
+    return op.scale * (xp.abs(A1).T @ (xp.reshape(S, (-1, 1)) * xp.reshape(_array.from_numpy(xp, a23, c), (1, -1))))
