@@ -40,7 +40,6 @@ from algorithms.attention.forward import (
     low_rank_attention,
 )
 from algorithms.error_bounds import attention_vjp_bounds
-from algorithms.kron import _row_kron
 from algorithms.polynomial_method import LowRankOperator
 from algorithms.softmax import softmax_blocks
 

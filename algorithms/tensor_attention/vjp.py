@@ -34,12 +34,11 @@ import numpy as np
 from algorithms import _array
 from algorithms._checks import as_fast_matrices, as_matrix
 from algorithms.error_bounds import tensor_attention_vjp_bounds
-from algorithms.kron import _column_kron, _row_kron
+from algorithms.kron import _column_kron
 from algorithms.polynomial_method import LowRankOperator
 from algorithms.polynomial_method.streaming import sum_rows
 from algorithms.softmax import softmax_blocks
 from algorithms.tensor_attention.forward import (
-    _check_fast,
     _check_inputs,
     _exact,
     _low_rank,
