@@ -17,7 +17,6 @@ import pytest
 from algorithms.attention import (
     attention,
     attention_fast,
-    attention_loss_grad,
     attention_loss_grad_error_bound,
     attention_loss_grad_fast,
     attention_vjp,
