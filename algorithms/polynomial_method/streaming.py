@@ -72,6 +72,7 @@ def sum_rows(xp, factor, Y, chunk: int, dtype: str):
             if full < rows:
                 rest = _array.astype(xp, FT[:, full:] @ Yb[full:, ...], f64)
                 part = rest if part is None else part + rest
+        del FT, Yb  # free the block before the next is built (the allocator then reuses one buffer)
         part = _array.astype(xp, part, f64)
         acc = part if acc is None else acc + part
     return acc
