@@ -107,7 +107,7 @@ def _multinomial_weights(d: int, g: int) -> np.ndarray:
     return np.array([factorial(int(e.sum())) / np.prod([factorial(int(x)) for x in e]) for e in exps])
 
 
-def monomials(X, g: int):
+def monomials(X, g: int, out=None):
     """All monomials ``X[i]^alpha`` with ``|alpha| <= g``: an ``(n, r)`` array.
 
     Parameters
@@ -116,6 +116,9 @@ def monomials(X, g: int):
         numpy (float32 kept, anything else as float64) or any Array-API array
         (torch, CuPy, ...; its namespace, device and dtype are kept).
     g : int, degree ``>= 0``
+    out : (r, n) numpy array, optional
+        A buffer to write into (numpy only; the streamed products reuse one
+        per block size instead of allocating a fresh block each time).
 
     Returns
     -------
@@ -143,7 +146,8 @@ def monomials(X, g: int):
     n, d = X.shape
     steps, offsets, _ = _monomial_tree(int(d), g)
     if _array.is_numpy(xp):
-        out = np.empty((offsets[-1], n), dtype=X.dtype)
+        if out is None or out.shape != (offsets[-1], n) or out.dtype != X.dtype:
+            out = np.empty((offsets[-1], n), dtype=X.dtype)
         out[0] = 1.0
         XT = np.ascontiguousarray(X.T)
         for src, length, dst, i in steps:

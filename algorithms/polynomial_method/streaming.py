@@ -72,9 +72,14 @@ def sum_rows(xp, factor, Y, chunk: int, dtype: str):
             if full < rows:
                 rest = _array.astype(xp, FT[:, full:] @ Yb[full:, ...], f64)
                 part = rest if part is None else part + rest
-        del FT, Yb  # free the block before the next is built (the allocator then reuses one buffer)
+        del FT, Yb
         part = _array.astype(xp, part, f64)
-        acc = part if acc is None else acc + part
+        if acc is None:
+            acc = part
+        elif _array.is_numpy(xp):
+            acc += part
+        else:
+            acc = acc + part
     return acc
 
 
@@ -85,5 +90,10 @@ def _permute(xp, A):
 def expand_rows(xp, factor, W, n: int, chunk: int, like):
     """``factor W`` for an ``(r, c)`` array ``W`` (cast once to ``like``'s dtype): an ``(n, c)`` array of ``xp``."""
     W = _array.astype(xp, W, like.dtype)
+    if _array.is_numpy(xp):  # one output, written block by block (no list, no concatenation)
+        out = np.empty((n, W.shape[1]), dtype=like.dtype)
+        for s in range(0, n, chunk):
+            np.matmul(factor(slice(s, min(n, s + chunk))), W, out=out[s : s + chunk])
+        return out
     blocks = [factor(slice(s, min(n, s + chunk))) @ W for s in range(0, n, chunk)]
     return blocks[0] if len(blocks) == 1 else _array.concat(xp, blocks, axis=0)
