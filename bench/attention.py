@@ -204,7 +204,8 @@ def main() -> None:
             if np.isfinite(r[7]):
                 print(f"{r[0]:>7} | {r[7]:8.4f} {r[7] / r[1]:10.2f} {r[2] / r[7]:9.2f}")
     names = ["n", "exact_s", "fast_s", "grad_exact_s", "grad_fast_s", "overhead", "grad_overhead", "sdpa_fp32_s"]
-    path = save_results("attention", "python bench/attention.py" + (" --quick" if args.quick else ""),
+    path = save_results("attention_quick" if args.quick else "attention",
+                        "python bench/attention.py" + (" --quick" if args.quick else ""),
                         dict(rows=[dict(zip(names, r)) for r in rows], side_by_side=comparison,
                              exact_peak_memory=dict(n=m, seconds=elapsed, mib=peak / 2**20)),
                         torch=None if torch is None else torch.__version__)

@@ -30,16 +30,17 @@ the extra column ``-c/scale`` and every key matrix a column of ones, so
 ``e^{-c}`` times the approximation of ``exp(logits)``.  ``Q`` and ``keys`` keep
 the caller's arrays; the centred inputs are private.
 
-Checks.  Every product validates its argument (finite, 2-d, lists accepted)
-and its row count against the key set or the queries it is summed with, so a
-value matrix with a missing or an extra row is a ``ValueError``, never a
-silent truncation.
+Checks and namespaces.  Every product validates its argument (finite, 2-d,
+its row count against the key set or the queries), so a value matrix with a
+missing or an extra row is a ``ValueError``.  ``Q`` and the keys may be numpy
+or any Array-API arrays (:mod:`algorithms._array`); the products run in their
+namespace, on their device, in their dtype (:attr:`LowRankOperator.dtype`,
+float32 certified with float32's rounding), and return arrays of that kind.
 
 Streaming.  ``U1``, ``Uj`` (``n x r`` each) are never stored: they are rebuilt
-block by block where used, :func:`block_rows` rows at a time (the one
-block-size policy of the package, a function of the rank), so memory is
-``O(n d + block r)``.  On the query side ``U1 W = monomials(Q) (diag(w) W)``
-with ``w`` the query weights, one pass fewer over an ``n x r`` block.
+block by block where used (:func:`block_rows` rows on the host, larger chunks
+on an accelerator; :mod:`~algorithms.polynomial_method.streaming`), so memory is
+``O(n d + block r)``; ``U1 W = monomials(Q) (diag(w) W)`` with ``w`` the query weights.
 
 References
 ----------
@@ -53,7 +54,6 @@ References
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import reduce
@@ -73,11 +73,9 @@ from algorithms.polynomial_method.features import (
 )
 from algorithms.polynomial_method.interval import LogitBounds
 from algorithms.polynomial_method.mp import mp_apply, mp_unit_roundoff
-from algorithms.polynomial_method.streaming import chunk_rows, expand_rows, sum_rows
+from algorithms.polynomial_method.streaming import block_buffer, chunk_rows, expand_rows, sum_rows
 
 __all__ = ["block_rows", "LowRankOperator"]
-
-_POOL = threading.local()  # reused feature buffers of the streamed products, one pool per thread
 
 _BLOCK_ENTRIES = 2**18  # feature entries held by one block (2 MiB of float64)
 _MIN_BLOCK, _MAX_BLOCK = 64, 2048
@@ -290,22 +288,10 @@ class LowRankOperator:
         return monomials(K[rows, ...], self.degree, out=self._buffer(rows, int(K.shape[0])))
 
     def _buffer(self, rows: slice, n: int):
-        """A reused ``(r, rows)`` numpy buffer for a streamed block (``None`` for other namespaces).
-
-        The buffers live in a small per-thread pool shared by all operators: a
-        fresh 1-2 MiB block per step costs page faults whenever the allocator
-        has returned the memory to the system, which measured up to 1.5x a
-        whole call at n = 4096.
-        """
+        """A reused ``(r, rows)`` numpy buffer of a streamed block (:func:`~.streaming.block_buffer`)."""
         if not isinstance(self.Q, np.ndarray):
             return None
-        key = (self.rank, len(range(*rows.indices(n))), self.Q.dtype.str)
-        pool = _POOL.__dict__.setdefault("buffers", {})
-        if key not in pool:
-            if len(pool) >= 8:
-                pool.pop(next(iter(pool)))
-            pool[key] = np.empty((key[0], key[1]), dtype=self.Q.dtype)
-        return pool[key]
+        return block_buffer(self.rank, len(range(*rows.indices(n))), self.Q.dtype)
 
     @property
     def U1(self):
