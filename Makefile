@@ -17,8 +17,10 @@ $(VENV)/.base: pyproject.toml | $(PY)
 	$(PIP) install -q -e .
 	touch $@
 
+# torch (optional: its tests skip without it) only from a local CPU wheel, never a multi-GB CUDA build.
 $(VENV)/.test: pyproject.toml | $(PY)
-	$(PIP) install -q -e '.[test,sat]'
+	$(PIP) install -q -e '.[test,testing,sat]'
+	$(PIP) install -q --find-links /opt/wheels 'torch==2.13.0+cpu' 2>/dev/null || echo "torch not installed: torch tests will skip"
 	touch $@
 
 $(VENV)/.notebooks: pyproject.toml | $(PY)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_matrix", "check_same_rows", "check_eps", "check_bound", "max_norm"]
+__all__ = ["as_matrix", "as_fast_matrices", "check_same_rows", "check_eps", "check_bound", "max_norm"]
 
 
 def as_matrix(name: str, X, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
@@ -65,6 +65,85 @@ def as_matrix(name: str, X, *, rows: int | None = None, cols: int | None = None)
     return A
 
 
+def _as_fast(name: str, X, xp, rows, cols):
+    """One operand of a fast path in its own namespace: float32 kept, float64 otherwise (half -> float32)."""
+    from algorithms import _array
+
+    if _array.is_numpy(xp):
+        raw = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        if raw.dtype == np.float32:
+            A = raw
+            if A.ndim != 2 or A.shape[0] == 0 or A.shape[1] == 0 or (rows is not None and A.shape[0] != rows) or (
+                    cols is not None and A.shape[1] != cols) or not np.all(np.isfinite(A)):
+                as_matrix(name, A.astype(float), rows=rows, cols=cols)  # raises the usual message
+            return A
+        return as_matrix(name, X, rows=rows, cols=cols)
+    kind = str(X.dtype)
+    if "complex" in kind or not any(t in kind for t in ("float", "int", "bool")):
+        raise ValueError(f"{name} must be a real 2-d array (bool, integer or float entries), got dtype {X.dtype}")
+    if kind.endswith(("float16", "bfloat16")):
+        X = xp.astype(X, xp.float32)
+    elif not kind.endswith(("float32", "float64")):
+        X = xp.astype(X, xp.float64)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array, got {X.ndim} dimension(s) (shape {tuple(X.shape)})")
+    shape = tuple(int(s) for s in X.shape)
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {shape}")
+    if rows is not None and shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} rows, got shape {shape}")
+    if cols is not None and shape[1] != cols:
+        raise ValueError(f"{name} must have {cols} columns, got shape {shape}")
+    if not bool(xp.all(xp.isfinite(X))):
+        raise ValueError(f"{name} must be finite, found a NaN or infinite entry")
+    return X
+
+
+def as_fast_matrices(*specs, dtype: str | None = None):
+    """Validate the operands of a fast path in the caller's namespace; return ``(xp, arrays)``.
+
+    Each spec is ``(name, X)`` or ``(name, X, rows, cols)``, where ``rows`` /
+    ``cols`` may be an ``int``, ``None``, or ``("rows", j)`` / ``("cols", j)``:
+    the number of rows / columns of the ``j``-th operand.  numpy
+    inputs keep float32 (every other real dtype becomes float64, as
+    :func:`as_matrix`); other libraries keep float32 and float64 (half
+    precision becomes float32, integers float64).  All operands are then cast
+    to the widest of their dtypes (or to ``dtype``, ``"float32"`` or
+    ``"float64"``), so one call runs in one dtype.
+
+    Raises
+    ------
+    ValueError
+        As :func:`as_matrix` (naming the parameter); operands of different
+        libraries; a non-numpy array without ``array-api-compat``.
+
+    Examples
+    --------
+    >>> xp, (A, B) = as_fast_matrices(("A", np.ones((2, 3), dtype=np.float32)), ("B", [[1, 2, 3]], None, ("cols", 0)))
+    >>> xp is np, A.dtype, B.dtype
+    (True, dtype('float64'), dtype('float64'))
+    """
+    from algorithms import _array
+
+    xp = _array.namespace(*[spec[1] for spec in specs])
+    out = []
+    for spec in specs:
+        name, X = spec[0], spec[1]
+        rows, cols = (spec[2], spec[3]) if len(spec) > 2 else (None, None)
+        rows, cols = (int(out[v[1]].shape[0 if v[0] == "rows" else 1]) if isinstance(v, tuple) else v
+                      for v in (rows, cols))
+        out.append(_as_fast(name, X, xp, rows, cols))
+    names = {_array.dtype_name(A.dtype) for A in out}
+    target = dtype or ("float64" if "float64" in names else "float32")
+    if target not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    wanted = np.float32 if target == "float32" else np.float64
+    if not _array.is_numpy(xp):
+        wanted = xp.float32 if target == "float32" else xp.float64
+    out = [A if _array.dtype_name(A.dtype) == target else _array.astype(xp, A, wanted) for A in out]
+    return xp, out
+
+
 def check_same_rows(**arrays: np.ndarray) -> int:
     """All arrays have the same number of rows; return it."""
     sizes = {name: a.shape[0] for name, a in arrays.items()}
@@ -82,7 +161,16 @@ def check_eps(eps: float, name: str = "eps") -> float:
 
 def max_norm(*arrays: np.ndarray) -> float:
     """Largest absolute entry over all arrays (the ``||.||_inf`` of the papers)."""
-    return float(max(np.max(np.abs(a)) for a in arrays))
+    return float(max(_absmax(a) for a in arrays))
+
+
+def _absmax(a) -> float:
+    """``max |a|`` in the namespace of ``a`` (one number crosses to the host)."""
+    if isinstance(a, np.ndarray):
+        return float(np.max(np.abs(a)))
+    from algorithms._array import namespace
+    xp = namespace(a)
+    return float(xp.max(xp.abs(a)))
 
 
 def check_bound(bound: float | None, **arrays: np.ndarray) -> float:
@@ -97,7 +185,7 @@ def check_bound(bound: float | None, **arrays: np.ndarray) -> float:
     if not (isinstance(bound, (int, float, np.floating)) and np.isfinite(bound) and bound > 0):
         raise ValueError(f"bound must be a positive finite number, got {bound!r}")
     for name, a in arrays.items():
-        m = float(np.max(np.abs(a)))
+        m = _absmax(a)
         if m > bound:
             raise ValueError(
                 f"{name} has an entry of absolute value {m:.6g} above the promised bound B={bound:g}"

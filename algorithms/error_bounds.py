@@ -46,13 +46,15 @@ import numpy as np
 if TYPE_CHECKING:
     from algorithms.polynomial_method.exp_approximation import ExpApproximation
     from algorithms.polynomial_method.interval import LogitBounds
-    from algorithms.polynomial_method.low_rank import LowRankOperator
 
 __all__ = [
     "UNIT_ROUNDOFF",
     "GRID_MARGIN",
+    "SUM_BLOCK",
     "gamma",
+    "working_rounding",
     "entry_error",
+    "rounding_output_error",
     "product_entry_error",
     "eta",
     "value_product_range",
@@ -68,6 +70,8 @@ UNIT_ROUNDOFF = 2.0**-53
 # The certificate grid has >= 50 points per oscillation of the error curve, so a peak
 # between two grid points exceeds the sampled maximum by < 0.2%; certify with a 1% margin.
 GRID_MARGIN = 1.01
+#: Terms a float32 sum spans before its partial sum is accumulated in float64 (the fast paths' sub-blocks).
+SUM_BLOCK = 256
 
 
 # ---------------------------------------------------------------------------- entries
@@ -86,8 +90,61 @@ def gamma(operations: int, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
     return nu / (1 - nu) if nu < 1 else float("inf")
 
 
+def working_rounding(dtype: str, k: int, degree: int, rank: int, n_keys) -> tuple[int, float, float]:
+    """The rounding model of an entry of ``A~`` computed in ``dtype``: ``(operations, u, extra_gamma)``.
+
+    float64 (as always): ``k (g + 1) + r + sum_j n_j`` rounded steps with
+    ``u = 2^-53``, nothing else.  float32: the ``k`` monomials, the cast of the
+    weights and of the folded ``r x c`` products, the sum over ``r`` features and
+    ``k - 1`` float32 sums of at most :data:`SUM_BLOCK` terms each, with
+    ``u = 2^-24``; plus the float64 accumulation of the ``ceil(n_j / SUM_BLOCK)``
+    partial sums, whose ``gamma`` is returned as ``extra_gamma`` (the two
+    perturbations multiply: :func:`entry_error`).
+
+    Examples
+    --------
+    >>> working_rounding("float64", 2, 7, 330, [4096])
+    (4442, 1.1102230246251565e-16, 0.0)
+    >>> ops, u, extra = working_rounding("float32", 2, 7, 330, [4096])
+    >>> ops, u == 2.0**-24, extra == gamma(16 + 1)
+    (605, True, True)
+    """
+    keys = [int(n_keys)] if isinstance(n_keys, (int, np.integer)) else [int(x) for x in n_keys]
+    if dtype == "float64":
+        return k * (degree + 1) + rank + sum(keys), UNIT_ROUNDOFF, 0.0
+    if dtype != "float32":
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    blocks = [min(SUM_BLOCK, x) for x in keys]
+    ops32 = k * (degree + 1) + 2 + rank + sum(b + 1 for b in blocks)
+    ops64 = sum(-(-x // SUM_BLOCK) for x in keys) + 1
+    return ops32, 2.0**-24, gamma(ops64)
+
+
+def rounding_output_error(entry_error: float, sampled_error: float, value_max, unit_roundoff: float):
+    """What the rounding adds to (E1) when numerator and normaliser round differently: per value column.
+
+    The polynomial's own error multiplies a weight the same way in every
+    column, which (E1) uses; the rounding does not (each column of
+    ``U1 [(U2^T V) 1]`` is its own sum).  With ``e_r`` the rounding part of the
+    entry error (``entry_error - GRID_MARGIN sampled_error``), a column's weights
+    are ``a_j (1 + rho_j)`` against the normaliser's ``a_j (1 + rho'_j)``,
+    ``|rho|, |rho'| <= e_r``, so the average moves by at most
+    ``2 e_r max|v| / (1 - e_r)``; the final division adds ``u max|v|``.  In
+    float64 this is a few ulps of ``max|V|`` and is not added (docs); the float32
+    fast paths add it.
+
+    Examples
+    --------
+    >>> float(rounding_output_error(1e-3, 4e-4, 2.0, 2.0**-24)) > 2 * 2 * (1e-3 - 1.01 * 4e-4)
+    True
+    """
+    e_r = max(0.0, entry_error - GRID_MARGIN * sampled_error)
+    return (2 * e_r / (1 - e_r) + unit_roundoff) * np.asarray(value_max, dtype=float)
+
+
 def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitBounds | None = None,
-                centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF) -> float:
+                centre: float | None = None, unit_roundoff: float = UNIT_ROUNDOFF, *,
+                extra_gamma: float = 0.0) -> float:
     """Relative error of every entry of ``A~``, i.e. of ``P(x)`` for ``|x| <= M``, computed in float64.
 
     ``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T`` evaluates ``P(x) = sum_j a_j x^j`` at every
@@ -119,7 +176,11 @@ def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitB
     centre : float, optional
         The centring shift ``c`` (features of ``x - c``).
     unit_roundoff : float
-        ``2^-53`` (float64) or ``10^{1-D}`` (``D``-digit mpmath).
+        ``2^-53`` (float64), ``2^-24`` (float32) or ``10^{1-D}`` (``D``-digit mpmath).
+    extra_gamma : float
+        A second, independent relative perturbation of every term (float32's
+        float64 accumulation, :func:`working_rounding`): the rounding ``gamma``
+        becomes ``(1 + gamma_n)(1 + extra_gamma) - 1``.
 
     Returns
     -------
@@ -132,14 +193,15 @@ def entry_error(approximation: ExpApproximation, operations: int, bounds: LogitB
     >>> bool(P.sampled_error < entry_error(P, 400) < 1e-6)
     True
     """
+    g0 = gamma(operations, unit_roundoff)
+    g = g0 + extra_gamma + g0 * extra_gamma
     if bounds is None:
         M = max(abs(approximation.lo), abs(approximation.hi))
         magnitude = float(np.polynomial.polynomial.polyval(M, np.abs(approximation.coefficients)) * np.exp(M))
-        return GRID_MARGIN * approximation.sampled_error + gamma(operations, unit_roundoff) * magnitude
+        return GRID_MARGIN * approximation.sampled_error + g * magnitude
     from algorithms.polynomial_method.interval import log_rounding_magnitude  # it imports this module
 
     log_m = log_rounding_magnitude(approximation, bounds, centre)
-    g = gamma(operations, unit_roundoff)
     rounding = float(np.exp(min(log_m + np.log(g), 700.0))) if g > 0 else 0.0
     return GRID_MARGIN * approximation.sampled_error + rounding
 
@@ -173,6 +235,16 @@ def eta(entry_error: float) -> float:
 
 
 # ---------------------------------------------------------------------------- output (E1)
+def column_range(V) -> tuple[np.ndarray, np.ndarray]:
+    """``(min, max)`` of each column of ``V`` as host float64 vectors (reduced on ``V``'s own device)."""
+    if isinstance(V, np.ndarray):
+        return V.min(axis=0), V.max(axis=0)
+    from algorithms._array import namespace, to_numpy
+    xp = namespace(V)
+    both = to_numpy(xp.stack([xp.min(V, axis=0), xp.max(V, axis=0)]))
+    return np.asarray(both[0], dtype=float), np.asarray(both[1], dtype=float)
+
+
 def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per column, an interval ``[lo, hi]`` containing every product ``prod_j V^(j)[l_j, c]``.
 
@@ -185,9 +257,9 @@ def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
     >>> float(lo[0]), float(hi[0])
     (-3.0, 6.0)
     """
-    lo, hi = Vs[0].min(axis=0), Vs[0].max(axis=0)
+    lo, hi = column_range(Vs[0])
     for V in Vs[1:]:
-        a, b = V.min(axis=0), V.max(axis=0)
+        a, b = column_range(V)
         corners = np.stack([lo * a, lo * b, hi * a, hi * b])
         lo, hi = corners.min(axis=0), corners.max(axis=0)
     return lo, hi
@@ -235,154 +307,11 @@ def output_error(entry_error: float, spread):
     return entry_error * spread / (1 + np.sqrt(1 - entry_error * entry_error))
 
 
-# ---------------------------------------------------------------------------- matrix VJP
-def _score_bound_dQ(eta_: float, w: np.ndarray, key_max: np.ndarray, d: int) -> np.ndarray:
-    """``|dQ~ - dQ| <= eta (3 + eta) w_i max_j |K_jm| / d`` (from ``|dS~ - dS| <= eta (3 + eta) w_i P_ij``)."""
-    return eta_ * (3 + eta_) * np.outer(w, key_max) / d
-
-
-def attention_vjp_bounds(op: LowRankOperator, Q, K, V, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entrywise bounds on ``|fast - exact|`` for the matrix attention VJP ``(dQ, dK, dV)``.
-
-    With ``eta`` for ``e' = op.entry_error``, ``q_ij = <dO_i, V_j>`` and
-    ``w_i = max_j |q_ij|`` (bounded by ``sum_l |dO_il| max_j |V_jl|``)::
-
-        |dS~_ij - dS_ij| <= P_ij eta (3 + eta) w_i,
-        |dQ~_im - dQ_im| <= eta (3 + eta) w_i max_j |K_jm| / d,
-        |dK~_jm - dK_jm| <= eta (3 + eta) (1 + eta) [P~^T (w o |Q_:m|)]_j / d,
-        |dV~_jl - dV_jl| <= eta (1 + eta) [P~^T |dO_:l|]_j.
-
-    The first line: with ``delta_i = sum_k P_ik q_ik`` (and ``delta~``
-    likewise), ``dS~ - dS = (P~ - P) o q - P~ o (delta~ - delta) - (P~ - P) o delta``,
-    and ``|delta|, |delta~| <= w``, ``|delta~ - delta| <= eta w``, so the three
-    terms give ``P eta w + P (1 + eta) eta w + P eta w``.  The last two lines
-    use ``P <= (1 + eta) P~`` to evaluate the bound with the fast operator.
-
-    Parameters
-    ----------
-    op : LowRankOperator
-        The ``k = 2`` operator of ``Q``, ``K``.
-    Q, K, V, dO : validated arrays.
-
-    Returns
-    -------
-    (bQ, bK, bV), arrays with the shapes of ``Q``, ``K``, ``V``.
-    """
-    e = eta(op.entry_error)
-    w = np.abs(dO) @ np.max(np.abs(V), axis=0)
-    d = Q.shape[1]
-    bQ = _score_bound_dQ(e, w, np.max(np.abs(K), axis=0), d)
-    right = op.marginals(np.hstack([w[:, None] * np.abs(Q), np.abs(dO)]))[0]
-    bK = e * (3 + e) * (1 + e) * right[:, :d] / d
-    bV = e * (1 + e) * right[:, d:]
-    return bQ, bK, bV
-
-
-def attention_loss_grad_bounds(op: LowRankOperator, A1, A2, h, E) -> np.ndarray:
-    """Entrywise bound on ``|dL/dX~ - dL/dX|`` for the training loss of Alman & Song 2024.
-
-    Two sources: the VJP bound of :func:`attention_vjp_bounds` at ``dO = c~``
-    (with ``|c| <= |c~| + e_c``), and the error ``e_c`` of ``c~ = f~ h - E``
-    itself, bounded by (E1) per column; a perturbation ``Delta c`` of
-    ``q = c h^T`` moves ``dQ_i`` by at most
-    ``2 (1 + eta) max_j |<Delta c_i, h_j>| max|A2| / d``.  The bound on
-    ``dL/dX = A1^T dQ`` is ``|A1|^T`` times the bound on ``dQ``.
-
-    Parameters
-    ----------
-    op : LowRankOperator
-        The operator of ``Q = A1 X`` and ``K = A2``.
-    A1, A2, h, E : validated arrays, ``h = A3 Y``.
-
-    Returns
-    -------
-    (d, d) array.
-    """
-    e = op.entry_error
-    eta_ = eta(e)
-    e_c = output_error(e, value_spread(h))  # per column of c, by (E1)
-    c = np.abs(op.apply(h) - E) + e_c
-    d = A1.shape[1]
-    h_max = np.max(np.abs(h), axis=0)
-    kmax = np.max(np.abs(A2), axis=0)
-    bQ = _score_bound_dQ(eta_, c @ h_max, kmax, d)
-    bQ += 2 * (1 + eta_) * float(e_c @ h_max) * kmax[None, :] / d
-    return np.abs(A1).T @ bQ
-
-
-# ---------------------------------------------------------------------------- tensor VJP
-def _centred_score_bound(eta_: float, R: np.ndarray) -> np.ndarray:
-    """``|F~ - F|[i, (j1, j2)] <= 1.5 eta R_i f[i, (j1, j2)]`` for ``R_i`` the spread of ``q_i``."""
-    return 1.5 * eta_ * R
-
-
-def tensor_attention_vjp_bounds(op: LowRankOperator, Q, K1, K2, V1, V2, dO) -> tuple[np.ndarray, ...]:
-    """Entrywise bounds on ``|fast - exact|`` for the five tensor attention gradients.
-
-    With ``eta`` for ``e' = op.entry_error``, let
-    ``R_i = sum_l |dO_il| range_l(V1 ⊘ V2)`` bound the spread of
-    ``q_i = dO_i (V1 ⊘ V2)^T`` over the row.  Writing
-    ``F~ - F = (f~ - f)(q - delta~) + f (delta - delta~)`` with
-    ``|q - delta~| <= R_i`` (``delta~`` is an average of ``q_i``) and
-    ``|delta - delta~| = |sum (f~ - f)(q - c)| <= eta R_i / 2`` (``c`` the
-    mid-range; ``sum f~ = sum f = 1``)::
-
-        |F~ - F|[i,(j1,j2)] <= 1.5 eta R_i f[i,(j1,j2)],
-        |dQ~_im - dQ_im|  <= 1.5 eta R_i max|K1_:m| max|K2_:m| / d,
-        |dK1~_jm - dK1_jm| <= 1.5 eta (1 + eta) max|K2_:m| [sum_i R_i |Q_im| f~_i(j, .)] / d,
-        |dV1~_jl - dV1_jl| <= eta (1 + eta) max|V2_:l| [sum_i |dO_il| f~_i(j, .)],
-
-    and symmetrically for ``dK2``, ``dV2``, with ``f~_i(j1, .)`` the mass of
-    row ``i`` on key ``j1`` (``f <= (1 + eta) f~``), evaluated with
-    :meth:`LowRankOperator.marginals`.  Float64 rounding of the products is
-    in ``e'`` only through its ``gamma`` term (:func:`entry_error`).
-
-    Returns
-    -------
-    (bQ, bK1, bK2, bV1, bV2), arrays with the shapes of the inputs.
-    """
-    e = eta(op.entry_error)
-    R = np.abs(dO) @ value_spread(V1, V2)
-    aK1, aK2 = np.max(np.abs(K1), axis=0), np.max(np.abs(K2), axis=0)
-    aV1, aV2 = np.max(np.abs(V1), axis=0), np.max(np.abs(V2), axis=0)
-    d, p = Q.shape[1], V1.shape[1]
-    bQ = np.outer(_centred_score_bound(e, R), aK1 * aK2) / d
-    m1, m2 = op.marginals(np.hstack([R[:, None] * np.abs(Q), np.abs(dO)]))
-    cK = 1.5 * e * (1 + e) / d
-    bK1, bK2 = cK * m1[:, :d] * aK2, cK * m2[:, :d] * aK1
-    bV1, bV2 = e * (1 + e) * m1[:, d : d + p] * aV2, e * (1 + e) * m2[:, d : d + p] * aV1
-    return bQ, bK1, bK2, bV1, bV2
-
-
-def tensor_attention_loss_grad_bounds(op: LowRankOperator, A1, A2, A3, c, spread) -> np.ndarray:
-    """Entrywise bound on ``|dL/dX~ - dL/dX|`` for the tensor attention loss of Liang et al.
-
-    Two sources.  (a) ``c~ = f~ h - E`` misses ``c`` by at most
-    ``e_l = e' spread_l / (1 + sqrt(1 - e'^2))`` per column, by (E1).  (b) With
-    ``f~`` in place of ``f`` at the same ``c~``, the VJP bound of
-    :func:`tensor_attention_vjp_bounds`: ``|F~ - F| <= 1.5 eta R_i f`` with
-    ``R_i = sum_l |c~_il| spread_l``.  ``F`` is linear in ``c`` and
-    ``|<dc_i, h_jk - O_i>| <= sum_l e_l spread_l =: R_c``, so
-    ``|F~(c~) - F(c)| <= (1.5 eta R_i + R_c) f`` and, since rows of ``f``
-    sum to 1 and ``|(A2 ⊗ A3)_{:,(b,c)}| <= max|A2_b| max|A3_c|``::
-
-        |dL/dX~ - dL/dX| <= scale |A1|^T [(1.5 eta R + R_c) (max|A2| ⊗ max|A3|)].
-
-    Parameters
-    ----------
-    op : LowRankOperator
-        The ``k = 3`` operator of ``Q, K1, K2`` (its ``scale`` is ``1/d``).
-    A1, A2, A3 : validated arrays.
-    c : (n, d_v) array ``c~ = f~ h - E``.
-    spread : (d_v,) array, a bound on the spread of each column of ``h``.
-
-    Returns
-    -------
-    (d, d^2) array.
-    """
-    e = op.entry_error
-    e_c = output_error(e, spread)
-    R = np.abs(c) @ spread
-    R_c = float(e_c @ spread)
-    a23 = np.kron(np.max(np.abs(A2), axis=0), np.max(np.abs(A3), axis=0))
-    return op.scale * (np.abs(A1).T @ np.outer(_centred_score_bound(eta(e), R) + R_c, a23))
+# The gradient bounds (VJP and training loss, matrix and tensor) live in algorithms.gradient_bounds and are
+# re-exported here, where the error algebra is listed.
+from algorithms.gradient_bounds import (  # noqa: E402
+    attention_loss_grad_bounds,
+    attention_vjp_bounds,
+    tensor_attention_loss_grad_bounds,
+    tensor_attention_vjp_bounds,
+)

@@ -45,9 +45,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_bound, check_eps
+from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps
 from algorithms.budget import check_budget, exact_attention_cost
-from algorithms.error_bounds import output_error, value_spread
+from algorithms.error_bounds import output_error, value_product_range, value_spread
 from algorithms.polynomial_method import (
     FastResult,
     LowRankOperator,
@@ -73,6 +73,11 @@ def _check_qkv(Q, K, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     K = as_matrix("K", K, cols=Q.shape[1])
     V = as_matrix("V", V, rows=K.shape[0])
     return Q, K, V
+
+
+def _check_fast(Q, K, V):
+    """The fast path's operands in the caller's namespace and dtype (float32 kept): ``(Q, K, V)``."""
+    return as_fast_matrices(("Q", Q), ("K", K, None, ("cols", 0)), ("V", V, ("rows", 1), None))[1]
 
 
 def _block_rows(n_keys: int, n_queries: int, block_size: int | None) -> int:
@@ -163,10 +168,12 @@ def attention(
     .. [1] Alman & Song, arXiv:2302.13214, Def. 1.1 and Thm 1.3.
     """
     _check_method(method)
-    Q, K, V = _check_qkv(Q, K, V)
     if method == "fast":
-        op = _operator(Q, K, eps, bound, precision, V.shape[1])
-        return fast_result(op, op.apply(V), value_spread(V))
+        Q, K, V = _check_fast(Q, K, V)
+        op = _operator(Q, K, eps, bound, precision, int(V.shape[1]))
+        lo, hi = value_product_range([V])
+        return fast_result(op, op.apply(V), hi - lo, value_range=(lo, hi))
+    Q, K, V = _check_qkv(Q, K, V)
     check_budget(f"exact attention, n = {Q.shape[0]}, m = {K.shape[0]}, d = {Q.shape[1]}, d_v = {V.shape[1]}",
                  *exact_attention_cost(Q.shape[0], K.shape[0], Q.shape[1], V.shape[1]))
     return _exact(Q, K, V, _block_rows(K.shape[0], Q.shape[0], block_size))[0]
@@ -176,7 +183,7 @@ def attention(
 def _operator(Q, K, eps, bound, precision, d_v=None) -> LowRankOperator:
     eps = check_eps(eps)
     B = check_bound(bound, Q=Q, K=K)
-    return fast_operator(Q, (K,), eps, bound=B, scale=1.0 / Q.shape[1], d_v=d_v, precision=precision)
+    return fast_operator(Q, (K,), eps, bound=B, scale=1.0 / int(Q.shape[1]), d_v=d_v, precision=precision)
 
 
 def low_rank_attention(
@@ -225,8 +232,7 @@ def low_rank_attention(
     >>> low_rank_attention(np.zeros((2, 2)), np.zeros((3, 2))).degree  # every logit 0: P = 1 is exact
     0
     """
-    Q = as_matrix("Q", Q)
-    K = as_matrix("K", K, cols=Q.shape[1])
+    Q, K = as_fast_matrices(("Q", Q), ("K", K, None, ("cols", 0)))[1]
     return _operator(Q, K, eps, bound, precision)
 
 
@@ -269,8 +275,8 @@ def attention_fast(
     (:func:`~algorithms.polynomial_method.block_rows`), so memory is
     ``O((n + r) d + block r)``.
     """
-    Q, K, V = _check_qkv(Q, K, V)
-    return _operator(Q, K, eps, bound, precision, V.shape[1]).apply(V)
+    Q, K, V = _check_fast(Q, K, V)
+    return _operator(Q, K, eps, bound, precision, int(V.shape[1])).apply(V)
 
 
 def attention_error_bound(entry_error: float, V) -> float:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_bound
+from algorithms._checks import as_fast_matrices, as_matrix, check_bound
 from algorithms.attention.forward import (
     _block_rows,
     _exact,
@@ -49,6 +49,13 @@ def _check_loss(A1, A2, A3, E, X, Y):
     X = as_matrix("X", X, rows=d, cols=d)
     Y = as_matrix("Y", Y, rows=d, cols=d)
     return A1, A2, A3, E, X, Y
+
+
+def _check_loss_fast(A1, A2, A3, E, X, Y):
+    """The fast gradient's operands in the caller's namespace and dtype."""
+    return as_fast_matrices(("A1", A1), ("A2", A2, None, ("cols", 0)), ("A3", A3, ("rows", 1), ("cols", 0)),
+                            ("E", E, ("rows", 0), ("cols", 0)), ("X", X, ("cols", 0), ("cols", 0)),
+                            ("Y", Y, ("cols", 0), ("cols", 0)))[1]
 
 
 def attention_loss(A1, A2, A3, E, X, Y) -> float:
@@ -148,7 +155,7 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
     >>> bool(np.max(np.abs(G - attention_loss_grad(A1, A2, A3, E, X, Y))) < 1e-5)
     True
     """
-    A1, A2, A3, E, X, Y = _check_loss(A1, A2, A3, E, X, Y)
+    A1, A2, A3, E, X, Y = _check_loss_fast(A1, A2, A3, E, X, Y)
     Q, h = A1 @ X, A3 @ Y
     check_bound(bound, **{"A1 X": Q, "A2": A2})
     P = low_rank_attention(Q, A2, eps, bound)
@@ -172,6 +179,6 @@ def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, boun
     ValueError
         As :func:`attention_loss_grad_fast`.
     """
-    A1, A2, A3, E, X, Y = _check_loss(A1, A2, A3, E, X, Y)
+    A1, A2, A3, E, X, Y = _check_loss_fast(A1, A2, A3, E, X, Y)
     Q, h = A1 @ X, A3 @ Y
     return attention_loss_grad_bounds(low_rank_attention(Q, A2, eps, bound), A1, A2, h, E)

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_matrix
+from algorithms import _array
+from algorithms._checks import as_fast_matrices, as_matrix
 from algorithms.attention.forward import (
     _block_rows,
     _check_qkv,
@@ -39,7 +40,6 @@ from algorithms.attention.forward import (
     low_rank_attention,
 )
 from algorithms.error_bounds import attention_vjp_bounds
-from algorithms.kron import _row_kron
 from algorithms.polynomial_method import LowRankOperator
 from algorithms.softmax import softmax_blocks
 
@@ -50,6 +50,12 @@ def _check_vjp(Q, K, V, dO):
     Q, K, V = _check_qkv(Q, K, V)
     dO = as_matrix("dO", dO, rows=Q.shape[0], cols=V.shape[1])
     return Q, K, V, dO
+
+
+def _check_vjp_fast(Q, K, V, dO):
+    """The fast VJP's operands in the caller's namespace and dtype."""
+    return as_fast_matrices(("Q", Q), ("K", K, None, ("cols", 0)), ("V", V, ("rows", 1), None),
+                            ("dO", dO, ("rows", 0), ("cols", 2)))[1]
 
 
 # ---------------------------------------------------------------------------- exact
@@ -110,26 +116,31 @@ def attention_vjp(Q, K, V, dO, *, block_size: int | None = None):
 
 
 # ---------------------------------------------------------------------------- fast
-def _left_products(P: LowRankOperator, V: np.ndarray, K: np.ndarray):
+def _left_products(P: LowRankOperator, V, K):
     """One application of ``P~`` to ``[V, V (x) K, K]``: ``O``, ``P~ (V (x) K)``, ``P~ K``."""
-    n, dv, d = P.n, V.shape[1], K.shape[1]
-    left = P.matmul(np.hstack([V, _row_kron(V, K), K]))
-    return left[:, :dv], left[:, dv : dv + dv * d].reshape(n, dv, d), left[:, dv + dv * d :]
+    xp = P.xp
+    n, dv, d = P.n, int(V.shape[1]), int(K.shape[1])
+    left = P.matmul(_array.concat(xp, [V, _array.row_kron(xp, V, K), K]))
+    return left[:, :dv], xp.reshape(left[:, dv : dv + dv * d], (n, dv, d)), left[:, dv + dv * d :]
 
 
-def _dq(dO: np.ndarray, out: np.ndarray, VK: np.ndarray, PK: np.ndarray) -> np.ndarray:
+def _dq(dO, out, VK, PK):
     """``dQ = [(P o (dO V^T)) K - delta o (P K)] / d`` from the left products (``out`` is ``O``)."""
-    delta = np.einsum("ij,ij->i", dO, out)
-    return (np.einsum("il,ilm->im", dO, VK) - delta[:, None] * PK) / PK.shape[1]
+    xp = _array.namespace(dO)
+    n, dv = int(dO.shape[0]), int(dO.shape[1])
+    delta = xp.reshape(_array.rowdot(xp, dO, out), (n, 1))
+    return (xp.sum(xp.reshape(dO, (n, dv, 1)) * VK, axis=1) - delta * PK) / int(PK.shape[1])
 
 
 def _dk_dv(P: LowRankOperator, Q, V, dO, out):
     """``dK = [V-contracted P~^T (dO (x) Q) - P~^T (delta o Q)] / d`` and ``dV = P~^T dO``."""
-    dv, d = V.shape[1], Q.shape[1]
-    delta = np.einsum("ij,ij->i", dO, out)
-    right = P.rmatmul(np.hstack([dO, _row_kron(dO, Q), delta[:, None] * Q]))
-    dOQ = right[:, dv : dv + dv * d].reshape(-1, dv, d)
-    return (np.einsum("jl,jlm->jm", V, dOQ) - right[:, dv + dv * d :]) / d, right[:, :dv]
+    xp = P.xp
+    dv, d = int(V.shape[1]), int(Q.shape[1])
+    delta = xp.reshape(_array.rowdot(xp, dO, out), (-1, 1))
+    right = P.rmatmul(_array.concat(xp, [dO, _array.row_kron(xp, dO, Q), delta * Q]))
+    dOQ = xp.reshape(right[:, dv : dv + dv * d], (-1, dv, d))
+    m = int(V.shape[0])
+    return (xp.sum(xp.reshape(V, (m, dv, 1)) * dOQ, axis=1) - right[:, dv + dv * d :]) / d, right[:, :dv]
 
 
 def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):
@@ -165,7 +176,7 @@ def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = Non
     ``O((n + m) r d d_v)`` time: ``P~`` is applied to ``d_v (d + 1) + d``
     columns and ``P~^T`` to as many.
     """
-    Q, K, V, dO = _check_vjp(Q, K, V, dO)
+    Q, K, V, dO = _check_vjp_fast(Q, K, V, dO)
     P = low_rank_attention(Q, K, eps, bound)
     out, VK, PK = _left_products(P, V, K)
     dK, dV = _dk_dv(P, Q, V, dO, out)
@@ -194,5 +205,5 @@ def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | Non
     ValueError
         As :func:`attention_vjp_fast`.
     """
-    Q, K, V, dO = _check_vjp(Q, K, V, dO)
+    Q, K, V, dO = _check_vjp_fast(Q, K, V, dO)
     return attention_vjp_bounds(low_rank_attention(Q, K, eps, bound), Q, K, V, dO)

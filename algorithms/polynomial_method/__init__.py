@@ -61,8 +61,10 @@ from algorithms.polynomial_method.low_rank import LowRankOperator, block_rows
 from algorithms.polynomial_method.mp import MpExpApproximation, mp_exp_approximation
 from algorithms.polynomial_method.plan import PRECISIONS, FastPlan, plan_fast_path
 from algorithms.polynomial_method.refusal import (
+    ArithmeticLimit,
     CostExceedsExact,
     FastPathUnavailable,
+    Float32Limit,
     Float64Limit,
     PrecisionTooSlow,
     exact_flops,
@@ -81,6 +83,8 @@ __all__ = [
     "FastPathUnavailable",
     "CostExceedsExact",
     "Float64Limit",
+    "Float32Limit",
+    "ArithmeticLimit",
     "PrecisionTooSlow",
     "fast_flops",
     "exact_flops",

@@ -289,8 +289,11 @@ def fast_operator(
 
     Raises
     ------
-    CostExceedsExact, Float64Limit, PrecisionTooSlow
+    CostExceedsExact, Float64Limit, Float32Limit, PrecisionTooSlow
         Why the fast path cannot run (all ``ValueError``; never the lower bound).
+        ``Q`` of dtype float32 (numpy or any Array-API library) plans in float32:
+        its certificate uses float32's rounding, and ``Float32Limit`` names
+        the smallest ``eps`` it reaches.
 
     Examples
     --------
@@ -302,14 +305,20 @@ def fast_operator(
     >>> fast_operator(np.zeros((2, 2)), [np.zeros((3, 2))], 1e-6).degree   # a constant logit: degree 0
     0
     """
+    from algorithms import _array
+
     eps = check_eps(eps)
     keys = tuple(keys)
+    xp = _array.namespace(Q, *keys)
+    dtype = "float32" if _array.dtype_name(Q.dtype) == "float32" else "float64"
+    if precision == "mpmath" and not _array.is_numpy(xp):
+        raise ValueError(f"precision='mpmath' runs on numpy arrays only, got arrays of {xp.__name__}")
     bounds = logit_bounds(Q, keys, scale, bound)
-    m = Q.shape[1]
+    m = int(Q.shape[1])
     plan = plan_fast_path(
-        bounds, columns=m, k=1 + len(keys), eps=eps, n_query=Q.shape[0], n_keys=[K.shape[0] for K in keys],
+        bounds, columns=m, k=1 + len(keys), eps=eps, n_query=int(Q.shape[0]), n_keys=[int(K.shape[0]) for K in keys],
         d_v=m if d_v is None else int(d_v), precision=precision, max_flops=max_flops, max_seconds=max_seconds,
-        sums=sums,
+        sums=sums, dtype=dtype if precision == "float64" else "float64",
     )
     return LowRankOperator(Q, keys, plan.approximation, scale, bound, centre=plan.centre, bounds=bounds,
                            precision=plan.precision, plan=plan)

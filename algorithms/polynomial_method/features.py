@@ -107,34 +107,57 @@ def _multinomial_weights(d: int, g: int) -> np.ndarray:
     return np.array([factorial(int(e.sum())) / np.prod([factorial(int(x)) for x in e]) for e in exps])
 
 
-def monomials(X: np.ndarray, g: int) -> np.ndarray:
+def monomials(X, g: int, out=None):
     """All monomials ``X[i]^alpha`` with ``|alpha| <= g``: an ``(n, r)`` array.
 
     Parameters
     ----------
     X : (n, d) array
+        numpy (float32 kept, anything else as float64) or any Array-API array
+        (torch, CuPy, ...; its namespace, device and dtype are kept).
     g : int, degree ``>= 0``
+    out : (r, n) numpy array, optional
+        A buffer to write into (numpy only; the streamed products reuse one
+        per block size instead of allocating a fresh block each time).
 
     Returns
     -------
-    (n, r) float64 array with ``r = C(d + g, g)`` (Fortran-ordered: each monomial
-    is a contiguous column, which is what the products ``U^T V`` read).
+    (n, r) array with ``r = C(d + g, g)``, of ``X``'s kind (the transpose of
+    an ``(r, n)`` buffer: each monomial is a contiguous column, which is what
+    the products ``U^T V`` read).  Degree ``j`` is built from degree ``j - 1``
+    by ``d`` products of contiguous slices: ``g d`` vectorised steps, no loop
+    over monomials or rows.
 
     Examples
     --------
     >>> monomials(np.array([[2.0, 3.0]]), 2)
     array([[1., 2., 3., 4., 6., 9.]])
+    >>> monomials(np.array([[2.0, 3.0]], dtype=np.float32), 1).dtype
+    dtype('float32')
     """
-    X = np.asarray(X, dtype=float)
+    from algorithms import _array
+
+    xp = _array.namespace(X)
+    if _array.is_numpy(xp):
+        X = np.asarray(X)
+        X = X if X.dtype == np.float32 else np.asarray(X, dtype=float)
     if X.ndim != 2:
-        raise ValueError(f"X must be a 2-d array (n, d), got shape {X.shape}")
+        raise ValueError(f"X must be a 2-d array (n, d), got shape {tuple(X.shape)}")
     n, d = X.shape
-    steps, offsets, _ = _monomial_tree(d, g)
-    out = np.empty((offsets[-1], n))
-    out[0] = 1.0
-    XT = np.ascontiguousarray(X.T)
+    steps, offsets, _ = _monomial_tree(int(d), g)
+    if _array.is_numpy(xp):
+        if out is None or out.shape != (offsets[-1], n) or out.dtype != X.dtype:
+            out = np.empty((offsets[-1], n), dtype=X.dtype)
+        out[0] = 1.0
+        XT = np.ascontiguousarray(X.T)
+        for src, length, dst, i in steps:
+            np.multiply(out[src : src + length], XT[i], out=out[dst : dst + length])
+        return out.T
+    out = _array.empty(xp, (int(offsets[-1]), int(n)), X)
+    out[0:1, :] = _array.ones(xp, (1, int(n)), X)
+    XT = xp.asarray(X.T, copy=True)
     for src, length, dst, i in steps:
-        np.multiply(out[src : src + length], XT[i], out=out[dst : dst + length])
+        out[dst : dst + length, :] = out[src : src + length, :] * XT[i : i + 1, :]
     return out.T
 
 
@@ -144,12 +167,12 @@ def _query_weights(d: int, coefficients: np.ndarray, scale: float) -> np.ndarray
     return coefficients[degrees] * scale ** degrees.astype(float) * _multinomial_weights(d, g)
 
 
-def query_features(Q: np.ndarray, coefficients: np.ndarray, scale: float) -> np.ndarray:
+def query_features(Q, coefficients: np.ndarray, scale: float):
     """``phi(Q)``: rows ``a_{|alpha|} s^{|alpha|} (|alpha|!/alpha!) q^alpha``, shape ``(n, r)``.
 
     Parameters
     ----------
-    Q : (n, d) array
+    Q : (n, d) array (numpy, or any Array-API array: its kind, device and dtype are kept)
     coefficients : power-basis coefficients ``a_0..a_g`` of ``P`` (ascending)
     scale : the ``s`` in ``P(s <q, k>)``; ``1/d`` for attention.
 
@@ -161,10 +184,15 @@ def query_features(Q: np.ndarray, coefficients: np.ndarray, scale: float) -> np.
     >>> bool(np.allclose(query_features(q, a, 0.5) @ key_features(k, 2).T, 1 + t + t * t / 2))
     True
     """
+    from algorithms import _array
+
     coefficients = np.asarray(coefficients, dtype=float)
-    return monomials(Q, len(coefficients) - 1) * _query_weights(np.shape(Q)[1], coefficients, scale)
+    U = monomials(Q, len(coefficients) - 1)
+    d = int(np.shape(Q)[1]) if isinstance(Q, (list, tuple, np.ndarray)) else int(Q.shape[1])
+    w = _query_weights(d, coefficients, scale)
+    return U * _array.from_numpy(_array.namespace(U), w, U)
 
 
-def key_features(K: np.ndarray, g: int) -> np.ndarray:
+def key_features(K, g: int):
     """``psi(K)``: the plain monomials ``k^alpha``, shape ``(n, r)``."""
     return monomials(K, g)

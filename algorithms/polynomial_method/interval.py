@@ -102,6 +102,39 @@ def _scaled(X: np.ndarray) -> tuple[np.ndarray, int]:
     return np.ldexp(X, -e), e
 
 
+def _summary(X) -> tuple:
+    """What the certificate reads of one factor, all on the host: ``O(n m)`` reductions, ``O(m)`` numbers back.
+
+    ``(colmin, colmax, max row 2-norm, smallest non-zero |entry|, max |entry|, e)``
+    of ``X / 2^e`` (``2^e > max |X|``; the division is exact), in float64.  A
+    non-numpy array (torch, CuPy, ...) is reduced on its own device in float64
+    and only these vectors are copied back.
+    """
+    from algorithms import _array
+
+    xp = _array.namespace(X)
+    if _array.is_numpy(xp):
+        Xs, e = _scaled(np.asarray(X, dtype=float))
+        top = float(np.max(np.abs(Xs)))
+        if top == 0.0:
+            return np.zeros(Xs.shape[1]), np.zeros(Xs.shape[1]), 0.0, math.inf, 0.0, 0
+        return (Xs.min(axis=0), Xs.max(axis=0), float(np.sqrt(np.max(np.einsum("ij,ij->i", Xs, Xs)))),
+                float(np.min(np.abs(Xs[Xs != 0]))), top, e)
+    X = xp.astype(X, xp.float64)  # float32 -> float64 is exact
+    top = float(xp.max(xp.abs(X)))
+    m = int(X.shape[1])
+    if top == 0.0:
+        return np.zeros(m), np.zeros(m), 0.0, math.inf, 0.0, 0
+    e = math.frexp(top)[1]
+    Xs = X * math.ldexp(1.0, -e) if e > -1000 else X * 2.0**500 * math.ldexp(1.0, -e - 500)
+    absX = xp.abs(Xs)
+    nonzero = xp.where(absX > 0, absX, xp.full_like(absX, math.inf))
+    values = [xp.min(Xs, axis=0), xp.max(Xs, axis=0)]
+    scalars = xp.stack([xp.sqrt(xp.max(xp.sum(Xs * Xs, axis=1))), xp.min(nonzero), xp.max(absX)])
+    host = _array.to_numpy(xp.concat(values + [scalars]))
+    return host[:m], host[m : 2 * m], float(host[2 * m]), float(host[2 * m + 1]), float(host[2 * m + 2]), e
+
+
 def logit_bounds(Q, keys: Sequence, scale: float | None = None, bound: float | None = None) -> LogitBounds:
     """Certify ``[lo, hi]`` for every logit ``scale <q, k_2 ∘ ... ∘ k_k>`` in ``O((n + sum_j n_j) m)``.
 
@@ -133,24 +166,22 @@ def logit_bounds(Q, keys: Sequence, scale: float | None = None, bound: float | N
     >>> round(b.lo, 12), round(b.hi, 12)
     (1.0, 1.0)
     """
-    factors = [np.asarray(Q, dtype=float)] + [np.asarray(K, dtype=float) for K in keys]
-    m = factors[0].shape[1]
+    summaries = [_summary(X) for X in (Q, *keys)]
+    m = summaries[0][0].shape[0]
     scale = 1.0 / m if scale is None else float(scale)
-    k = len(factors)
-    scaled = [_scaled(X) for X in factors]
-    if any(np.max(np.abs(X)) == 0.0 for X, _ in scaled):
+    k = len(summaries)
+    if any(top == 0.0 for *_, top, _ in summaries):
         return LogitBounds(0.0, 0.0, 0.0, 0.0)  # a zero factor: every logit is exactly 0
-    exponent = sum(e for _, e in scaled)
-    lo_l, hi_l = scaled[0][0].min(axis=0), scaled[0][0].max(axis=0)
-    for X, _ in scaled[1:]:
-        a, b = X.min(axis=0), X.max(axis=0)
+    exponent = sum(e for *_, e in summaries)
+    lo_l, hi_l = summaries[0][0], summaries[0][1]
+    for a, b, *_ in summaries[1:]:
         corners = np.stack([lo_l * a, lo_l * b, hi_l * a, hi_l * b])
         lo_l, hi_l = corners.min(axis=0), corners.max(axis=0)
-    col_abs = [np.max(np.abs(X), axis=0) for X, _ in scaled]
+    col_abs = [np.maximum(np.abs(a), np.abs(b)) for a, b, *_ in summaries]
     abs_terms = np.prod(col_abs, axis=0)  # per coordinate, max |product|
     g = gamma(m + k + 2)
     # Subnormal results lose absolute accuracy 2^-1074 each; they can only occur with tiny entries.
-    tiny = min(float(np.min(np.abs(X[X != 0]))) for X, _ in scaled)
+    tiny = min(summary[3] for summary in summaries)
     sub = (m * (k + 1)) * np.finfo(float).smallest_subnormal if tiny < 2.0**-900 else 0.0
     lo_hat = float(np.sum(lo_l)) - g * float(np.sum(np.abs(lo_l))) - sub
     hi_hat = float(np.sum(hi_l)) + g * float(np.sum(np.abs(hi_l))) + sub
@@ -158,7 +189,7 @@ def logit_bounds(Q, keys: Sequence, scale: float | None = None, bound: float | N
     neg_hat = float(np.sum(neg_part)) * (1 + g) + sub
     widen = g * float(np.sum(abs_terms)) + sub
     # Hoelder: two factors in the 2-norm (largest row), the others in the max-norm.
-    norms2 = [float(np.sqrt(np.max(np.einsum("ij,ij->i", X, X)))) for X, _ in scaled]
+    norms2 = [summary[2] for summary in summaries]
     norms_inf = [float(np.max(c)) for c in col_abs]
     holder = min(
         norms2[a] * norms2[b] * math.prod(norms_inf[c] for c in range(k) if c not in (a, b))

@@ -30,16 +30,17 @@ the extra column ``-c/scale`` and every key matrix a column of ones, so
 ``e^{-c}`` times the approximation of ``exp(logits)``.  ``Q`` and ``keys`` keep
 the caller's arrays; the centred inputs are private.
 
-Checks.  Every product validates its argument (finite, 2-d, lists accepted)
-and its row count against the key set or the queries it is summed with, so a
-value matrix with a missing or an extra row is a ``ValueError``, never a
-silent truncation.
+Checks and namespaces.  Every product validates its argument (finite, 2-d,
+its row count against the key set or the queries), so a value matrix with a
+missing or an extra row is a ``ValueError``.  ``Q`` and the keys may be numpy
+or any Array-API arrays (:mod:`algorithms._array`); the products run in their
+namespace, on their device, in their dtype (:attr:`LowRankOperator.dtype`,
+float32 certified with float32's rounding), and return arrays of that kind.
 
 Streaming.  ``U1``, ``Uj`` (``n x r`` each) are never stored: they are rebuilt
-block by block where used, :func:`block_rows` rows at a time (the one
-block-size policy of the package, a function of the rank), so memory is
-``O(n d + block r)``.  On the query side ``U1 W = monomials(Q) (diag(w) W)``
-with ``w`` the query weights, one pass fewer over an ``n x r`` block.
+block by block where used (:func:`block_rows` rows on the host, larger chunks
+on an accelerator; :mod:`~algorithms.polynomial_method.streaming`), so memory is
+``O(n d + block r)``; ``U1 W = monomials(Q) (diag(w) W)`` with ``w`` the query weights.
 
 References
 ----------
@@ -59,9 +60,10 @@ from functools import reduce
 
 import numpy as np
 
+from algorithms import _array
 from algorithms._blocks import row_blocks
-from algorithms._checks import as_matrix
-from algorithms.error_bounds import UNIT_ROUNDOFF, entry_error
+from algorithms._checks import as_fast_matrices
+from algorithms.error_bounds import entry_error, working_rounding
 from algorithms.polynomial_method.exp_approximation import ExpApproximation
 from algorithms.polynomial_method.features import (
     feature_rank,
@@ -71,6 +73,7 @@ from algorithms.polynomial_method.features import (
 )
 from algorithms.polynomial_method.interval import LogitBounds
 from algorithms.polynomial_method.mp import mp_apply, mp_unit_roundoff
+from algorithms.polynomial_method.streaming import block_buffer, chunk_rows, expand_rows, sum_rows
 
 __all__ = ["block_rows", "LowRankOperator"]
 
@@ -166,14 +169,17 @@ class LowRankOperator:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.keys, np.ndarray):
+        if isinstance(self.keys, np.ndarray) or (not isinstance(self.keys, (tuple, list)) and hasattr(self.keys, "shape")):
             self.keys = (self.keys,)
         self.keys = tuple(self.keys)
+        self._xp = _array.namespace(self.Q, *self.keys)
         if self.scale is None:
             self.scale = 1.0 / self.Q.shape[1]
+        xp = self._xp
         if self.centre is not None and self.degree > 0:
-            self._Qf = np.hstack([self.Q, np.full((self.Q.shape[0], 1), -self.centre / self.scale)])
-            self._keysf = tuple(np.hstack([K, np.ones((K.shape[0], 1))]) for K in self.keys)
+            column = _array.ones(xp, (int(self.Q.shape[0]), 1), self.Q) * (-self.centre / self.scale)
+            self._Qf = _array.concat(xp, [self.Q, column])
+            self._keysf = tuple(_array.concat(xp, [K, _array.ones(xp, (int(K.shape[0]), 1), K)]) for K in self.keys)
         else:
             self._Qf, self._keysf = self.Q, self.keys
 
@@ -184,7 +190,7 @@ class LowRankOperator:
 
     @property
     def n(self) -> int:
-        return self.Q.shape[0]
+        return int(self.Q.shape[0])
 
     @property
     def degree(self) -> int:
@@ -192,7 +198,7 @@ class LowRankOperator:
 
     @property
     def feature_dim(self) -> int:
-        return self._Qf.shape[1]
+        return int(self._Qf.shape[1])
 
     @property
     def centred(self) -> bool:
@@ -208,12 +214,27 @@ class LowRankOperator:
         return max(abs(self.approximation.lo), abs(self.approximation.hi))
 
     @property
+    def dtype(self) -> str:
+        """The working dtype of the products, ``"float32"`` or ``"float64"`` (that of ``Q``)."""
+        return "float32" if _array.dtype_name(self.Q.dtype) == "float32" else "float64"
+
+    @property
+    def xp(self):
+        """The array namespace the products run in (``numpy`` unless the inputs are of another library)."""
+        return self._xp
+
+    @property
     def entry_error(self) -> float:
-        operations = self.k * (self.degree + 1) + self.rank + sum(K.shape[0] for K in self.keys)
+        """Certified relative error of every entry of ``A~`` in the working dtype (:attr:`dtype`)."""
         if self.precision == "mpmath":
+            operations = self.k * (self.degree + 1) + self.rank + sum(int(K.shape[0]) for K in self.keys)
             u = mp_unit_roundoff(self.approximation.digits)
             return entry_error(self.approximation, operations + 1, self.bounds, self.centre, unit_roundoff=u)
-        return entry_error(self.approximation, operations, self.bounds, self.centre, unit_roundoff=UNIT_ROUNDOFF)
+        rows = [int(K.shape[0]) for K in self.keys]
+        if self.dtype == "float32":
+            rows = [max(self.n, max(rows))] * len(rows)  # marginals sum over the queries too
+        ops, u, extra = working_rounding(self.dtype, self.k, self.degree, self.rank, rows)
+        return entry_error(self.approximation, ops, self.bounds, self.centre, unit_roundoff=u, extra_gamma=extra)
 
     def __repr__(self) -> str:
         """Shapes and the certificate, never the arrays (a notebook shows this)."""
@@ -225,8 +246,11 @@ class LowRankOperator:
                 + f", entry_error={self.entry_error:.3g}, {self.precision})")
 
     # ------------------------------------------------------------------ checks
-    def _rows(self, name: str, Y, rows: int) -> np.ndarray:
-        return as_matrix(name, Y, rows=rows)
+    def _rows(self, name: str, Y, rows: int):
+        """``Y`` validated (finite, 2-d, ``rows`` rows) and cast to this operator's namespace and dtype."""
+        if not _array.is_numpy(self._xp) and isinstance(Y, (np.ndarray, list, tuple)):
+            return _array.from_numpy(self._xp, as_fast_matrices((name, Y, rows, None))[1][0], self.Q)
+        return as_fast_matrices((name, Y, rows, None), dtype=self.dtype)[1][0]
 
     def _float64_only(self, name: str) -> None:
         if self.precision != "float64":
@@ -235,68 +259,79 @@ class LowRankOperator:
 
     # ------------------------------------------------------------------ factors
     def blocks(self, n: int) -> Iterator[slice]:
-        """Row blocks of :func:`block_rows` rows for this rank."""
-        return row_blocks(n, block_rows(self.rank))
+        """Row blocks of :func:`block_rows` rows for this rank (larger chunks on an accelerator)."""
+        return row_blocks(n, self._chunk())
+
+    def _chunk(self) -> int:
+        return chunk_rows(block_rows(self.rank), self.rank, self.Q)
 
     @property
     def query_weights(self) -> np.ndarray:
-        """``w`` with ``phi(q) = w ∘ monomials(q)``: ``a_|alpha| scale^|alpha| |alpha|!/alpha!``."""
+        """``w`` with ``phi(q) = w ∘ monomials(q)``: ``a_|alpha| scale^|alpha| |alpha|!/alpha!`` (host, float64)."""
         if "w" not in self._cache:
             ones = np.ones((1, self.feature_dim))
             self._cache["w"] = query_features(ones, self.approximation.coefficients, self.scale)[0]
         return self._cache["w"]
 
-    def phi(self, rows: slice = slice(None)) -> np.ndarray:
-        """Rows of ``U1 = phi(Q)`` (multinomial weights and ``P``'s coefficients)."""
-        return query_features(self._Qf[rows], self.approximation.coefficients, self.scale)
+    def _weights(self):
+        """:attr:`query_weights` as a float64 ``(r, 1)`` column of this namespace and device."""
+        if "w_xp" not in self._cache:
+            w = self.query_weights[:, None]
+            xp = self._xp
+            self._cache["w_xp"] = w if _array.is_numpy(xp) else xp.asarray(w, device=_array.device(self.Q))
+        return self._cache["w_xp"]
 
-    def psi(self, which: int, rows: slice = slice(None)) -> np.ndarray:
+    def phi(self, rows: slice = slice(None)):
+        """Rows of ``U1 = phi(Q)`` (multinomial weights and ``P``'s coefficients)."""
+        return query_features(self._Qf[rows, ...], self.approximation.coefficients, self.scale)
+
+    def psi(self, which: int, rows: slice = slice(None)):
         """Rows of ``U_{which+1} = psi(K_{which+1})``: ``which = 1`` is ``U2``, ..., ``k - 1`` is ``Uk``."""
-        return key_features(self._keysf[which - 1][rows], self.degree)
+        return key_features(self._keysf[which - 1][rows, ...], self.degree)
+
+    def _monomials(self, rows: slice):
+        return monomials(self._Qf[rows, ...], self.degree, out=self._buffer(rows, self.n))
+
+    def _key_monomials(self, which: int, rows: slice):
+        K = self._keysf[which - 1]
+        return monomials(K[rows, ...], self.degree, out=self._buffer(rows, int(K.shape[0])))
+
+    def _buffer(self, rows: slice, n: int):
+        """A reused ``(r, rows)`` numpy buffer of a streamed block (:func:`~.streaming.block_buffer`)."""
+        if not isinstance(self.Q, np.ndarray):
+            return None
+        return block_buffer(self.rank, len(range(*rows.indices(n))), self.Q.dtype)
 
     @property
-    def U1(self) -> np.ndarray:
+    def U1(self):
         """``phi(Q)`` whole: for small inputs and teaching."""
         return self.phi()
 
     @property
-    def U2(self) -> np.ndarray:
+    def U2(self):
         return self.psi(1)
 
     @property
-    def U3(self) -> np.ndarray:
+    def U3(self):
         return self.psi(2)
 
     # ------------------------------------------------------------------ thin products
-    def key_side(self, which: int, Y: np.ndarray) -> np.ndarray:
-        """``U_{which+1}^T Y``, streamed over key rows: ``O(n_j r c)``."""
-        W = np.zeros((self.rank, Y.shape[1]))
-        for sl in self.blocks(Y.shape[0]):
-            W += self.psi(which, sl).T @ Y[sl]
-        return W
+    def key_side(self, which: int, Y):
+        """``U_{which+1}^T Y``, streamed over key rows: ``O(n_j r c)``; an ``(r, c)`` float64 array."""
+        return sum_rows(self._xp, lambda sl: self._key_monomials(which, sl), Y, self._chunk(), self.dtype)
 
-    def query_side(self, Y: np.ndarray) -> np.ndarray:
-        """``U1^T Y``, streamed over query rows."""
-        W = np.zeros((self.rank, Y.shape[1]))
-        for sl in self.blocks(self.n):
-            W += monomials(self._Qf[sl], self.degree).T @ Y[sl]
-        return W * self.query_weights[:, None]
+    def query_side(self, Y):
+        """``U1^T Y``, streamed over query rows (float64 ``(r, c)``)."""
+        return sum_rows(self._xp, self._monomials, Y, self._chunk(), self.dtype) * self._weights()
 
-    def expand_query(self, W: np.ndarray) -> np.ndarray:
+    def expand_query(self, W):
         """``U1 W`` for an ``(r, c)`` array, streamed over query rows."""
-        W = W * self.query_weights[:, None]
-        out = np.empty((self.n, W.shape[1]))
-        for sl in self.blocks(self.n):
-            out[sl] = monomials(self._Qf[sl], self.degree) @ W
-        return out
+        return expand_rows(self._xp, self._monomials, W * self._weights(), self.n, self._chunk(), self.Q)
 
-    def expand_key(self, which: int, W: np.ndarray) -> np.ndarray:
+    def expand_key(self, which: int, W):
         """``U_{which+1} W`` for an ``(r, c)`` array, streamed over key rows."""
         K = self._keysf[which - 1]
-        out = np.empty((K.shape[0], W.shape[1]))
-        for sl in self.blocks(K.shape[0]):
-            out[sl] = self.psi(which, sl) @ W
-        return out
+        return expand_rows(self._xp, lambda sl: self._key_monomials(which, sl), W, int(K.shape[0]), self._chunk(), self.Q)
 
     # ------------------------------------------------------------------ normalised
     def apply(self, *Vs: np.ndarray) -> np.ndarray:
@@ -324,31 +359,28 @@ class LowRankOperator:
         if len(Vs) != len(self.keys):
             raise ValueError(f"apply needs {len(self.keys)} value matrices (one per key set), got {len(Vs)}")
         names = ["V"] if len(Vs) == 1 else [f"V{j}" for j in range(1, len(Vs) + 1)]
-        Vs = [self._rows(name, V, K.shape[0]) for name, V, K in zip(names, Vs, self.keys)]
-        if len({V.shape[1] for V in Vs}) > 1:
-            raise ValueError(f"value matrices must have the same number of columns, got {[V.shape for V in Vs]}")
+        Vs = [self._rows(name, V, int(K.shape[0])) for name, V, K in zip(names, Vs, self.keys)]
+        if len({int(V.shape[1]) for V in Vs}) > 1:
+            raise ValueError(f"value matrices must have the same number of columns, got {[tuple(V.shape) for V in Vs]}")
         if self.precision == "mpmath":
             return mp_apply(self._Qf, self._keysf, self.approximation, self.scale, Vs)
         return self._apply(Vs)
 
-    def _apply(self, Vs) -> np.ndarray:
-        W = reduce(np.multiply, [self.key_side(j + 1, np.hstack([V, np.ones((V.shape[0], 1))]))
-                                 for j, V in enumerate(Vs)])
-        W = W * self.query_weights[:, None]
-        out, norm = np.empty((self.n, W.shape[1] - 1)), np.empty(self.n)
-        for sl in self.blocks(self.n):
-            block = monomials(self._Qf[sl], self.degree) @ W
-            norm[sl] = block[:, -1]
-            out[sl] = block[:, :-1] / norm[sl, None]
+    def _apply(self, Vs):
+        xp = self._xp
+        W = reduce(lambda A, B: A * B, [self.key_side(j + 1, _array.concat(xp, [V, _array.ones(xp, (int(V.shape[0]), 1), V)]))
+                                        for j, V in enumerate(Vs)])
+        block = self.expand_query(W)
+        norm = block[:, -1]
         self._cache["normaliser"] = norm
-        return out
+        return block[:, :-1] / xp.reshape(norm, (-1, 1))
 
     @property
     def normaliser(self) -> np.ndarray:
         """``D~ 1``, the approximate row sums of ``A~``."""
         if "normaliser" not in self._cache:
             self._float64_only("normaliser")
-            self._apply([np.zeros((K.shape[0], 0)) for K in self.keys])
+            self._apply([_array.zeros(self._xp, (int(K.shape[0]), 0), self.Q) for K in self.keys])
         return self._cache["normaliser"]
 
     def marginals(self, Y: np.ndarray) -> list[np.ndarray]:
@@ -359,13 +391,14 @@ class LowRankOperator:
         For ``k = 2`` it is ``P~^T Y``.
         """
         self._float64_only("marginals")
+        xp = self._xp
         Y = self._rows("Y", Y, self.n)
-        W = self.query_side(Y / self.normaliser[:, None])
-        sums = [self.key_side(j, np.ones((K.shape[0], 1))) for j, K in enumerate(self.keys, start=1)]
+        W = self.query_side(Y / xp.reshape(self.normaliser, (-1, 1)))
+        sums = [self.key_side(j, _array.ones(xp, (int(K.shape[0]), 1), self.Q)) for j, K in enumerate(self.keys, start=1)]
         out = []
         for s in range(1, self.k):
             others = [sums[t - 1] for t in range(1, self.k) if t != s]
-            out.append(self.expand_key(s, W * reduce(np.multiply, others) if others else W))
+            out.append(self.expand_key(s, W * reduce(lambda A, B: A * B, others) if others else W))
         return out
 
     # ------------------------------------------------------------------ k = 2
@@ -376,7 +409,7 @@ class LowRankOperator:
     def matmul(self, Y: np.ndarray) -> np.ndarray:
         """``P~ Y = D~^{-1} U1 (U2^T Y)`` for ``Y`` of shape ``(m, c)`` (``k = 2``); ``O(n r c)``."""
         self._pair("matmul")
-        return self.apply(self._rows("Y", Y, self.keys[0].shape[0]))
+        return self.apply(self._rows("Y", Y, int(self.keys[0].shape[0])))
 
     def rmatmul(self, Y: np.ndarray) -> np.ndarray:
         """``P~^T Y = U2 (U1^T D~^{-1} Y)`` for ``Y`` of shape ``(n, c)`` (``k = 2``); ``O(m r c)``."""
@@ -387,7 +420,7 @@ class LowRankOperator:
         """The unnormalised ``A~ Y = U1 (U2^T Y)``, or ``A~^T Y = U2 (U1^T Y)`` (``k = 2``)."""
         self._pair("product")
         self._float64_only("product")
-        Y = self._rows("Y", Y, self.n if transpose else self.keys[0].shape[0])
+        Y = self._rows("Y", Y, self.n if transpose else int(self.keys[0].shape[0]))
         if transpose:
             return self.expand_key(1, self.query_side(Y))
         return self.expand_query(self.key_side(1, Y))

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from algorithms.error_bounds import GRID_MARGIN, entry_error
+from algorithms.error_bounds import GRID_MARGIN, entry_error, working_rounding
 from algorithms.polynomial_method.bessel import EXACT_BESSEL_MAX_HALF_WIDTH, degree_lower_bound
 from algorithms.polynomial_method.exp_approximation import ExpApproximation
 from algorithms.polynomial_method.features import feature_rank
@@ -52,6 +52,7 @@ from algorithms.polynomial_method.mp import mp_digits, mp_exp_approximation, mp_
 from algorithms.polynomial_method.refusal import (
     MAX_FAST_FLOPS,
     CostExceedsExact,
+    Float32Limit,
     Float64Limit,
     PrecisionTooSlow,
     exact_flops,
@@ -63,6 +64,8 @@ __all__ = ["FastPlan", "plan_fast_path", "PRECISIONS", "MP_MAX_SECONDS"]
 PRECISIONS = ("float64", "mpmath")
 MP_MAX_SECONDS = 30.0
 _FLOAT64_DIGITS = 53 * math.log10(2)
+_DIGITS = {"float64": _FLOAT64_DIGITS, "float32": 24 * math.log10(2)}
+DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class FastPlan:
     entry_error : float
         Certified relative error of every entry of ``A~``.
     digits : float
-        Significant digits of the arithmetic (15.95 for float64).
+        Significant digits of the arithmetic (15.95 for float64, 7.22 for float32).
     seconds : float or None
         Estimated seconds of an mpmath run.
     alternatives : dict
@@ -104,6 +107,7 @@ class FastPlan:
     digits: float
     seconds: float | None = None
     alternatives: dict = field(default_factory=dict)
+    dtype: str = "float64"
 
     @property
     def shift(self) -> float:
@@ -173,16 +177,24 @@ def _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, g, exact, max_flops, 
         )
 
 
-def _constant(bounds: LogitBounds, eps: float, m, k, n_query, n_keys, d_v, summed) -> FastPlan:
+def _entry_error(P, k, r, summed, bounds, centre, dtype, rows):
+    """The entry error of ``P`` evaluated through rank-``r`` features in ``dtype`` (float64: the old count)."""
+    if dtype == "float64":
+        return entry_error(P, _operations(k, P.degree, r, summed), bounds, centre)
+    ops, u, extra = working_rounding(dtype, k, P.degree, r, rows)
+    return entry_error(P, ops, bounds, centre, unit_roundoff=u, extra_gamma=extra)
+
+
+def _constant(bounds: LogitBounds, eps: float, m, k, n_query, n_keys, d_v, summed, dtype="float64", rows=()) -> FastPlan:
     h, c = bounds.half_width, bounds.centre
     err = math.expm1(h)
     P = ExpApproximation(-h, h, eps, 0, np.array([1.0]), err, err, 0.0)
-    e = entry_error(P, _operations(k, 0, 1, summed), bounds, c)
+    e = _entry_error(P, k, 1, summed, bounds, c, dtype, rows)
     return FastPlan(bounds, "float64", c, P, 0, 1, m, fast_flops(n_query, n_keys, 1, d_v),
-                    exact_flops(n_query, n_keys, m, d_v), e, _FLOAT64_DIGITS)
+                    exact_flops(n_query, n_keys, m, d_v), e, _DIGITS[dtype], dtype=dtype)
 
 
-def _float64(bounds, cs, hs, m, k, eps, n_query, n_keys):
+def _float64(bounds, cs, hs, m, k, eps, n_query, n_keys, dtype="float64", rows=()):
     """Certify the uncentred and the centred basis in float64; return the cheaper valid one, or raise."""
     from algorithms.polynomial_method.certified import exp_on_interval  # certified imports this module
     candidates = [None] if cs == 0.0 else ([None] if abs(cs) <= 4 * hs + 40 else []) + [cs]
@@ -203,20 +215,32 @@ def _float64(bounds, cs, hs, m, k, eps, n_query, n_keys):
                 worst = max(worst, eps)
                 break
             r = feature_rank(dim, P.degree)
-            e = entry_error(P, _operations(k, P.degree, r, n_keys), bounds, centre)
+            e = _entry_error(P, k, r, n_keys, bounds, centre, dtype, rows)
             rounding = e - GRID_MARGIN * P.sampled_error
             if e <= eps:
                 alternatives[name] = r
                 if best is None or r < best[2]:
                     best = (centre, P, r, dim, e)
                 break
-            alternatives[name] = f"entry error {e:.3g} > eps (float64 rounding {rounding:.3g})"
+            alternatives[name] = f"entry error {e:.3g} > eps ({dtype} rounding {rounding:.3g})"
             worst = max(worst, rounding)
             if rounding > eps / 2:
                 break
     if best is None:
+        if dtype == "float32":
+            raise _float32_refusal(bounds, eps, alternatives, worst)
         raise _float64_refusal(bounds, cs, hs, m, k, eps, n_query, n_keys, alternatives, worst)
     return best, alternatives
+
+
+def _float32_refusal(bounds, eps, alternatives, rounding) -> Float32Limit:
+    return Float32Limit(
+        f"fast path refused (float32 limit of the arithmetic, not the lower bound): float32 inputs put the "
+        f"certified float32 rounding of an entry at {rounding:.3g} > eps={eps:g} (unit roundoff 2^-24, logits "
+        f"certified in [{bounds.lo:.4g}, {bounds.hi:.4g}]; {alternatives}); pass float64 arrays for eps={eps:g}, "
+        f"or ask for eps >= {2 * rounding:.2g} in float32",
+        digits=math.log10(max(rounding, 1e-300) / eps) + _DIGITS["float32"], rounding=rounding,
+    )
 
 
 def _float64_refusal(bounds, cs, hs, m, k, eps, n_query, summed, alternatives, rounding) -> Float64Limit:
@@ -272,6 +296,7 @@ def plan_fast_path(
     max_flops: float = MAX_FAST_FLOPS,
     max_seconds: float = MP_MAX_SECONDS,
     sums: int | None = None,
+    dtype: str = "float64",
 ) -> FastPlan:
     """The plan of the module docstring for a certified interval, or the reason the fast path cannot run.
 
@@ -296,6 +321,10 @@ def plan_fast_path(
         Budget of an mpmath run (estimated before it starts).
     sums : int, optional
         Terms summed per entry after the features (default ``sum(n_keys)``).
+    dtype : {"float64", "float32"}
+        The working dtype of the features and products (float32 inputs stay
+        float32): its unit roundoff and summation model enter the entry error
+        (:func:`algorithms.error_bounds.working_rounding`).
 
     Returns
     -------
@@ -303,8 +332,8 @@ def plan_fast_path(
 
     Raises
     ------
-    CostExceedsExact, Float64Limit, PrecisionTooSlow
-        The three reasons of :mod:`.refusal` (all ``ValueError``).
+    CostExceedsExact, Float64Limit, Float32Limit, PrecisionTooSlow
+        The reasons of :mod:`.refusal` (all ``ValueError``).
     ValueError
         An unknown ``precision``.
 
@@ -318,19 +347,22 @@ def plan_fast_path(
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if dtype not in DTYPES or (dtype == "float32" and precision != "float64"):
+        raise ValueError(f"dtype must be one of {DTYPES} (float32 with precision='float64' only), got {dtype!r}")
     m, n_keys = int(columns), [int(x) for x in n_keys]
+    rows = [max([int(n_query)] + n_keys)] * len(n_keys) if sums is None else [int(sums)]
     exact = exact_flops(n_query, n_keys, m, d_v)
     summed = int(sum(n_keys) if sums is None else sums)
     if not (math.isfinite(bounds.lo) and math.isfinite(bounds.hi)):
         _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, math.inf, exact, max_flops, True)
     if bounds.half_width <= eps / 8:
-        return _constant(bounds, eps, m, k, n_query, n_keys, d_v, summed)
+        return _constant(bounds, eps, m, k, n_query, n_keys, d_v, summed, dtype, rows)
     cs, hs = _snap(bounds)
     _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, degree_lower_bound(hs, eps), exact, max_flops, True)
     seconds = None
     if precision == "float64":
-        (centre, P, r, dim, e), alternatives = _float64(bounds, cs, hs, m, k, eps, n_query, summed)
-        digits = _FLOAT64_DIGITS
+        (centre, P, r, dim, e), alternatives = _float64(bounds, cs, hs, m, k, eps, n_query, summed, dtype, rows)
+        digits = _DIGITS[dtype]
     else:
         centre, P, r, dim, digits, e = _mp_parts(bounds, cs, hs, m, k, eps, summed)
         alternatives = {}
@@ -342,4 +374,4 @@ def plan_fast_path(
                 f"fast path refused (time budget): the mpmath run at {digits} digits, degree {P.degree}, rank {r} "
                 f"would take about {seconds:.3g} s > max_seconds={max_seconds:g}", seconds=seconds, limit=max_seconds)
     return FastPlan(bounds, precision, centre, P, P.degree, r, dim, fast_flops(n_query, n_keys, r, d_v), exact,
-                    e, digits, seconds, alternatives)
+                    e, digits, seconds, alternatives, dtype)

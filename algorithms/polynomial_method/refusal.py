@@ -36,7 +36,9 @@ from collections.abc import Sequence
 __all__ = [
     "FastPathUnavailable",
     "CostExceedsExact",
+    "ArithmeticLimit",
     "Float64Limit",
+    "Float32Limit",
     "PrecisionTooSlow",
     "fast_flops",
     "exact_flops",
@@ -77,22 +79,45 @@ class CostExceedsExact(FastPathUnavailable):
         self.degree_is_lower_bound = degree_is_lower_bound
 
 
-class Float64Limit(FastPathUnavailable):
-    """The practical reason: float64 cannot evaluate the needed polynomial to the requested accuracy.
+class ArithmeticLimit(FastPathUnavailable):
+    """The practical reason: the working dtype cannot evaluate the needed polynomial to the requested accuracy.
 
     Attributes
     ----------
     digits : float
-        Significant decimal digits that would suffice (float64 carries about 15.95).
+        Significant decimal digits that would suffice (float64 carries about
+        15.95, float32 7.22).
     rounding : float
-        The float64 rounding bound on the relative error of an entry (``> eps``).
+        The rounding bound on the relative error of an entry (``> eps``).
+    dtype : str
+        The arithmetic that cannot: ``"float64"`` or ``"float32"``.
     """
 
-    reason = "float64"
+    reason = "arithmetic"
+    dtype = "float64"
 
     def __init__(self, message: str, *, digits: float, rounding: float) -> None:
         super().__init__(message)
         self.digits, self.rounding = digits, rounding
+
+
+class Float64Limit(ArithmeticLimit):
+    """Float64 cannot evaluate the needed polynomial to the requested accuracy (``precision="mpmath"`` can)."""
+
+    reason = "float64"
+    dtype = "float64"
+
+
+class Float32Limit(ArithmeticLimit):
+    """Float32 inputs: float32 cannot evaluate the polynomial to ``eps`` (float64 inputs, or a larger ``eps``, can).
+
+    Raised by the fast paths for float32 arrays when the float32 rounding bound
+    (``u = 2^-24``, :func:`algorithms.error_bounds.working_rounding`) exceeds
+    ``eps``; the message names the smallest ``eps`` float32 certifies there.
+    """
+
+    reason = "float32"
+    dtype = "float32"
 
 
 class PrecisionTooSlow(FastPathUnavailable):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from algorithms.error_bounds import output_error
+from algorithms.error_bounds import output_error, rounding_output_error
 
 __all__ = ["FastResult", "fast_result"]
 
@@ -107,7 +107,7 @@ class FastResult:
         )
 
 
-def fast_result(op, output: np.ndarray, spread, *, method: str = "fast") -> FastResult:
+def fast_result(op, output, spread, *, method: str = "fast", value_range=None) -> FastResult:
     """The :class:`FastResult` of ``output = op.apply(...)``, with (E1) for values of the given spread.
 
     Parameters
@@ -120,12 +120,21 @@ def fast_result(op, output: np.ndarray, spread, *, method: str = "fast") -> Fast
         Spread of each value column (:func:`algorithms.error_bounds.value_spread`).
     method : str
         Recorded as :attr:`FastResult.method`.
+    value_range : (lo, hi) of (d_v,) arrays, optional
+        Where the value products lie; for a float32 operator the bound adds
+        :func:`algorithms.error_bounds.rounding_output_error` (numerator and
+        normaliser round differently), which needs ``max |v|``.
     """
     e = op.entry_error
     error_bound = np.asarray(output_error(e, np.asarray(spread, dtype=float)), dtype=float)
+    if getattr(op, "dtype", "float64") == "float32":
+        lo, hi = value_range
+        vmax = np.maximum(np.abs(lo), np.abs(hi))
+        error_bound = error_bound + rounding_output_error(e, op.approximation.sampled_error, vmax, 2.0**-24)
     P = op.approximation
     shift = op.centre or 0.0
     covered = (P.lo + shift, P.hi + shift)
     logits = (op.bounds.lo, op.bounds.hi) if op.bounds is not None else covered
     return FastResult(output, error_bound, e, op.degree, op.rank, op.bound, logits, op.k, method,
-                      centred=op.centred, precision=op.precision, covered=covered)
+                      centred=op.centred, precision=op.precision if op.dtype == "float64" else op.dtype,
+                      covered=covered)

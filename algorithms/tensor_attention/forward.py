@@ -57,9 +57,9 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms._blocks import row_blocks
-from algorithms._checks import as_matrix, check_bound, check_eps
+from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps
 from algorithms.budget import check_budget, exact_tensor_attention_cost
-from algorithms.error_bounds import output_error, value_spread
+from algorithms.error_bounds import output_error, value_product_range, value_spread
 from algorithms.polynomial_method import (
     FastResult,
     LowRankOperator,
@@ -87,6 +87,12 @@ def _check_inputs(Q, K1, K2, V1, V2):
     V1 = as_matrix("V1", V1, rows=K1.shape[0])
     V2 = as_matrix("V2", V2, rows=K2.shape[0], cols=V1.shape[1])
     return Q, K1, K2, V1, V2
+
+
+def _check_fast(Q, K1, K2, V1, V2):
+    """The fast path's operands in the caller's namespace and dtype (float32 kept)."""
+    return as_fast_matrices(("Q", Q), ("K1", K1, None, ("cols", 0)), ("K2", K2, None, ("cols", 0)),
+                            ("V1", V1, ("rows", 1), None), ("V2", V2, ("rows", 2), ("cols", 3)))[1]
 
 
 # ---------------------------------------------------------------------------- exact
@@ -177,10 +183,12 @@ def tensor_attention(
     """
     if method not in ("exact", "fast"):
         raise ValueError(f"method must be 'exact' or 'fast', got {method!r}")
-    Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
     if method == "fast":
-        op = _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1], precision=precision, d_v=V1.shape[1])
-        return fast_result(op, op.apply(V1, V2), value_spread(V1, V2))
+        Q, K1, K2, V1, V2 = _check_fast(Q, K1, K2, V1, V2)
+        op = _low_rank(Q, K1, K2, eps, bound, 1.0 / int(Q.shape[1]), precision=precision, d_v=int(V1.shape[1]))
+        lo, hi = value_product_range([V1, V2])
+        return fast_result(op, op.apply(V1, V2), hi - lo, value_range=(lo, hi))
+    Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
     n, d, dv = Q.shape[0], Q.shape[1], V1.shape[1]
     check_budget(f"exact tensor attention, n = {n}, n1 = {K1.shape[0]}, n2 = {K2.shape[0]}, d = {d}, d_v = {dv}",
                  *exact_tensor_attention_cost(n, K1.shape[0], K2.shape[0], d, dv))
@@ -242,10 +250,8 @@ def low_rank_tensor_attention(
     ----------
     .. [1] Alman & Song, arXiv:2310.04064, Sec. 3.1 (the ``U1, U2, U3`` of the upper bound).
     """
-    Q = as_matrix("Q", Q)
-    K1 = as_matrix("K1", K1, cols=Q.shape[1])
-    K2 = as_matrix("K2", K2, cols=Q.shape[1])
-    return _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1], precision=precision)
+    Q, K1, K2 = as_fast_matrices(("Q", Q), ("K1", K1, None, ("cols", 0)), ("K2", K2, None, ("cols", 0)))[1]
+    return _low_rank(Q, K1, K2, eps, bound, 1.0 / int(Q.shape[1]), precision=precision)
 
 
 def tensor_attention_fast(
@@ -286,8 +292,9 @@ def tensor_attention_fast(
     in blocks (:func:`~algorithms.polynomial_method.block_rows`), so memory is
     ``O((n + n1 + n2) d + block r)``.
     """
-    Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
-    return _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1], precision=precision, d_v=V1.shape[1]).apply(V1, V2)
+    Q, K1, K2, V1, V2 = _check_fast(Q, K1, K2, V1, V2)
+    return _low_rank(Q, K1, K2, eps, bound, 1.0 / int(Q.shape[1]), precision=precision,
+                     d_v=int(V1.shape[1])).apply(V1, V2)
 
 
 def tensor_attention_error_bound(entry_error: float, V1, V2) -> float:

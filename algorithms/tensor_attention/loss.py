@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_matrix
-from algorithms.error_bounds import tensor_attention_loss_grad_bounds, value_spread
+from algorithms import _array
+from algorithms._checks import as_fast_matrices, as_matrix
+from algorithms.error_bounds import tensor_attention_loss_grad_bounds, value_product_range
 from algorithms.kron import _column_kron
 from algorithms.tensor_attention.forward import _exact, _low_rank
 from algorithms.tensor_attention.vjp import _fast_vjp, _vjp_exact
@@ -94,10 +95,60 @@ def _check_loss(A1, A2, A3, A4, A5, E, X, Y):
     return A1, A2, A3, A4, A5, E, X, Y, Xf, Yf
 
 
+def _check_loss_fast(A1, A2, A3, A4, A5, E, X, Y):
+    """As :func:`_check_loss` for the fast gradient: every operand in the caller's namespace and dtype."""
+    xs = list(X) if isinstance(X, (tuple, list)) else [X]
+    ys = list(Y) if isinstance(Y, (tuple, list)) else [Y]
+    if isinstance(X, (tuple, list)) and len(xs) != 3:
+        raise ValueError(f"X must be a (d, d^2) array or a tuple (X1, X2, X3), got {len(xs)} factors")
+    if isinstance(Y, (tuple, list)) and len(ys) != 2:
+        raise ValueError(f"Y must be a (d^2, d_v) array or a tuple (Y1, Y2), got {len(ys)} factors")
+    specs = [("A1", A1), ("A2", A2, None, ("cols", 0)), ("A3", A3, None, ("cols", 0)),
+             ("A4", A4, ("rows", 1), ("cols", 0)), ("A5", A5, ("rows", 2), ("cols", 0))]
+    if len(xs) == 3:
+        specs += [("X1", xs[0], ("cols", 0), None), ("X2", xs[1], ("cols", 0), ("cols", 5)),
+                  ("X3", xs[2], ("cols", 0), ("cols", 5))]
+    else:
+        specs += [("X", xs[0], ("cols", 0), None)]
+    at = len(specs)
+    if len(ys) == 2:
+        specs += [("Y1", ys[0], ("cols", 0), None), ("Y2", ys[1], ("cols", 0), ("cols", at))]
+    else:
+        specs += [("Y", ys[0], None, None)]
+    specs += [("E", E, ("rows", 0), None)]
+    xp, arrays = as_fast_matrices(*specs)
+    A1, A2, A3, A4, A5 = arrays[:5]
+    d = int(A1.shape[1])
+    Xf = tuple(arrays[5:8]) if len(xs) == 3 else None
+    if Xf is None and int(arrays[5].shape[1]) != d * d:
+        raise ValueError(f"X must have {d * d} columns, got shape {tuple(arrays[5].shape)}")
+    X = arrays[5] if Xf is None else None
+    Yf = tuple(arrays[at : at + 2]) if len(ys) == 2 else None
+    Y = arrays[at] if Yf is None else _column_kron_xp(xp, *Yf)
+    if Yf is None and int(Y.shape[0]) != d * d:
+        raise ValueError(f"Y must have {d * d} rows, got shape {tuple(Y.shape)}")
+    E = arrays[-1]
+    if int(E.shape[1]) != int(Y.shape[1]):
+        raise ValueError(f"E must have {int(Y.shape[1])} columns, got shape {tuple(E.shape)}")
+    return A1, A2, A3, A4, A5, E, X, Y, Xf, Yf
+
+
+def _column_kron_xp(xp, A, B):
+    """``A ⊘ B`` (row ``(i, j)`` is ``A[i] ∘ B[j]``) in any namespace."""
+    a, b, c = int(A.shape[0]), int(B.shape[0]), int(A.shape[1])
+    return xp.reshape(xp.reshape(A, (a, 1, c)) * xp.reshape(B, (1, b, c)), (a * b, c))
+
+
 def _kron_factors(A2, A3):
     """``(A2 ⊗ 1_d^T, 1_d^T ⊗ A3)``: their ⊘ is ``A2 ⊗ A3`` (an ``n × d²`` pair)."""
-    d = A2.shape[1]
-    return np.repeat(A2, d, axis=1), np.tile(A3, (1, d))
+    if isinstance(A2, np.ndarray):
+        d = A2.shape[1]
+        return np.repeat(A2, d, axis=1), np.tile(A3, (1, d))
+    xp = _array.namespace(A2, A3)
+    n2, n3, d = int(A2.shape[0]), int(A3.shape[0]), int(A2.shape[1])
+    ones2, ones3 = _array.ones(xp, (1, 1, d), A2), _array.ones(xp, (1, d, 1), A3)
+    return (xp.reshape(xp.reshape(A2, (n2, d, 1)) * ones2, (n2, d * d)),
+            xp.reshape(ones3 * xp.reshape(A3, (n3, 1, d)), (n3, d * d)))
 
 
 def _values(A4, A5, Y, Yf):
@@ -276,7 +327,7 @@ def tensor_attention_loss_grad_fast(
     .. [1] Liang, Shi, Song, Zhou, arXiv:2405.16411, Thm 5.2 (``n^{1+o(1)}`` for
        ``B = o((log n)^{1/3})``, ``d = O(log n)``), Facts 5.4-5.5, Lemma 5.6.
     """
-    A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
+    A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss_fast(A1, A2, A3, A4, A5, E, X, Y)
     P = _fast_setup(A1, A2, A3, X, Xf, eps, bound)
     V1, V2, W = _values(A4, A5, Y, Yf)
     c = _output(P.apply(V1, V2), W) - E
@@ -322,13 +373,16 @@ def tensor_attention_loss_grad_error_bound(
     -----
     Same cost as :func:`tensor_attention_loss_grad_fast`.
     """
-    A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss(A1, A2, A3, A4, A5, E, X, Y)
+    A1, A2, A3, A4, A5, E, X, Y, Xf, Yf = _check_loss_fast(A1, A2, A3, A4, A5, E, X, Y)
     P = _fast_setup(A1, A2, A3, X, Xf, eps, bound)
     V1, V2, W = _values(A4, A5, Y, Yf)
+    value_max = None
     if W is None:
-        spread = value_spread(V1, V2)
+        lo, hi = value_product_range([V1, V2])
+        spread, value_max = hi - lo, np.maximum(-lo, hi)
     else:
-        a45 = np.kron(np.max(np.abs(A4), axis=0), np.max(np.abs(A5), axis=0))
-        spread = 2 * (np.abs(W).T @ a45)
+        xp = _array.namespace(W)
+        a45 = np.kron(*(_array.to_numpy(xp.max(xp.abs(A), axis=0)) for A in (A4, A5)))
+        spread = 2 * (_array.to_numpy(xp.abs(W)).T.astype(float) @ a45)
     c = _output(P.apply(V1, V2), W) - E
-    return tensor_attention_loss_grad_bounds(P, A1, A2, A3, c, spread)
+    return tensor_attention_loss_grad_bounds(P, A1, A2, A3, c, spread, value_max)

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_matrix
+from algorithms import _array
+from algorithms._checks import as_fast_matrices, as_matrix
 from algorithms.error_bounds import tensor_attention_vjp_bounds
-from algorithms.kron import _column_kron, _row_kron
+from algorithms.kron import _column_kron
 from algorithms.polynomial_method import LowRankOperator
+from algorithms.polynomial_method.streaming import sum_rows
 from algorithms.softmax import softmax_blocks
 from algorithms.tensor_attention.forward import (
     _check_inputs,
@@ -50,6 +52,13 @@ def _check_vjp(Q, K1, K2, V1, V2, dO):
     Q, K1, K2, V1, V2 = _check_inputs(Q, K1, K2, V1, V2)
     dO = as_matrix("dO", dO, rows=Q.shape[0], cols=V1.shape[1])
     return Q, K1, K2, V1, V2, dO
+
+
+def _check_vjp_fast(Q, K1, K2, V1, V2, dO):
+    """The fast VJP's operands in the caller's namespace and dtype."""
+    return as_fast_matrices(("Q", Q), ("K1", K1, None, ("cols", 0)), ("K2", K2, None, ("cols", 0)),
+                            ("V1", V1, ("rows", 1), None), ("V2", V2, ("rows", 2), ("cols", 3)),
+                            ("dO", dO, ("rows", 0), ("cols", 3)))[1]
 
 
 # ---------------------------------------------------------------------------- exact
@@ -140,53 +149,59 @@ def _fast_vjp(P: LowRankOperator, V1, V2, dO, L2=None, L3=None):
     default ``L``.  Cost ``O((n + n1 + n2) r p m)`` for ``p`` value and ``m``
     ``L`` columns.
     """
+    xp = P.xp
     keys = L2 is None
     K1, K2 = P.keys
     L2, L3 = (K1, K2) if keys else (L2, L3)
-    p, m = V1.shape[1], L2.shape[1]
-    one1, one2 = np.ones((V1.shape[0], 1)), np.ones((V2.shape[0], 1))
-    # Stage 1: key-side products U2^T [V1, 1, L2, V1 ⊗_row L2] and U3^T [V2, 1, L3, V2 ⊗_row L3].
-    T2 = P.key_side(1, np.hstack([V1, one1, L2, _row_kron(V1, L2)]))
-    T3 = P.key_side(2, np.hstack([V2, one2, L3, _row_kron(V2, L3)]))
-    cut = np.cumsum([p, 1, m])
-    V2s, V3s = T2[:, : cut[0]], T3[:, : cut[0]]
-    L2s, L3s = T2[:, cut[1] : cut[2]], T3[:, cut[1] : cut[2]]
-    VL2, VL3 = T2[:, cut[2] :], T3[:, cut[2] :]
-    N, Zr, KK, WW = V2s * V3s, T2[:, p] * T3[:, p], L2s * L3s, VL2 * VL3  # (I1)
-    n, r = P.Q.shape[0], P.rank
-    G, out = np.empty((n, m)), np.empty((n, p))
-    PQ, RQ, UdO = np.zeros((r, p * P.Q.shape[1])), np.zeros((r, P.Q.shape[1])), np.zeros((r, p))
+    p, m = int(V1.shape[1]), int(L2.shape[1])
+    one1, one2 = _array.ones(xp, (int(V1.shape[0]), 1), V1), _array.ones(xp, (int(V2.shape[0]), 1), V2)
+    # Stage 1: key-side products U2^T [V1, 1, L2, V1 ⊗_row L2] and U3^T [V2, 1, L3, V2 ⊗_row L3] (float64).
+    T2 = P.key_side(1, _array.concat(xp, [V1, one1, L2, _array.row_kron(xp, V1, L2)]))
+    T3 = P.key_side(2, _array.concat(xp, [V2, one2, L3, _array.row_kron(xp, V2, L3)]))
+    c1, c2 = p + 1, p + 1 + m
+    V2s, V3s = T2[:, :p], T3[:, :p]
+    L2s, L3s = T2[:, c1:c2], T3[:, c1:c2]
+    VL2, VL3 = T2[:, c2:], T3[:, c2:]
+    work = [_array.astype(xp, X, P.Q.dtype) for X in (V2s * V3s, T2[:, p : p + 1] * T3[:, p : p + 1], L2s * L3s,
+                                                     VL2 * VL3)]  # (I1)
+    N, Zr, KK, WW = work
+    n, r, d = P.n, P.rank, int(P.Q.shape[1])
+    G, out, acc = [], [], None
     # Stages 2-5, per query block: O~ = f~ (V1 ⊘ V2), delta, G = F (L2 ⊘ L3).
     for sl in P.blocks(n):
         U1 = P.phi(sl)
-        den = U1 @ Zr
-        U1 /= den[:, None]  # rows of D~^{-1} U1
-        out[sl] = U1 @ N
-        delta = np.einsum("il,il->i", dO[sl], out[sl])
-        UW = (U1 @ WW).reshape(-1, p, m)
-        G[sl] = np.einsum("il,ilm->im", dO[sl], UW) - delta[:, None] * (U1 @ KK)
+        U1 = U1 / (U1 @ Zr)  # rows of D~^{-1} U1
+        ob, dOb = U1 @ N, dO[sl, ...]
+        b = int(ob.shape[0])
+        delta = xp.reshape(_array.rowdot(xp, dOb, ob), (b, 1))
+        UW = xp.reshape(U1 @ WW, (b, p, m))
+        G.append(xp.sum(xp.reshape(dOb, (b, p, 1)) * UW, axis=1) - delta * (U1 @ KK))
+        out.append(ob)
         if keys:
-            PQ += U1.T @ _row_kron(dO[sl], P.Q[sl])
-            RQ += U1.T @ (delta[:, None] * P.Q[sl])
-            UdO += U1.T @ dO[sl]
+            Qb = P.Q[sl, ...]
+            Y = _array.concat(xp, [_array.row_kron(xp, dOb, Qb), delta * Qb, dOb])
+            part = sum_rows(xp, lambda _, U=U1: U, Y, b, P.dtype)
+            acc = part if acc is None else acc + part
+    G, out = (_array.concat(xp, X, axis=0) if len(X) > 1 else X[0] for X in (G, out))
     if not keys:
         return G, None, None, None, None, out
-    d = P.Q.shape[1]
-    PQ3 = PQ.reshape(r, p, d)
+    PQ, RQ, UdO = acc[:, : p * d], acc[:, p * d : p * d + d], acc[:, p * d + d :]
+    PQ3 = xp.reshape(PQ, (r, p, d))
     # dK1[j1] = sum_{i,j2} F[i,(j1,j2)] Q_i ∘ K2_j2: contract the query side first.
-    M1 = (PQ3 * VL3.reshape(r, p, d)).reshape(r, p * d)
-    M2 = (PQ3 * VL2.reshape(r, p, d)).reshape(r, p * d)
+    M1 = xp.reshape(PQ3 * xp.reshape(VL3, (r, p, d)), (r, p * d))
+    M2 = xp.reshape(PQ3 * xp.reshape(VL2, (r, p, d)), (r, p * d))
     R1, R2 = RQ * L3s, RQ * L2s
-    dK1, dK2 = np.empty_like(K1), np.empty_like(K2)
-    dV1, dV2 = np.empty_like(V1), np.empty_like(V2)
-    for which, M_, R_, Vw, dK, dV, other in (
-        (1, M1, R1, V1, dK1, dV1, V3s),
-        (2, M2, R2, V2, dK2, dV2, V2s),
-    ):
-        for sl in P.blocks(Vw.shape[0]):
+    grads = []
+    for which, M_, R_, Vw, other in ((1, M1, R1, V1, V3s), (2, M2, R2, V2, V2s)):
+        M_, R_, S_ = (_array.astype(xp, X, P.Q.dtype) for X in (M_, R_, UdO * other))
+        dK, dV = [], []
+        for sl in P.blocks(int(Vw.shape[0])):
             U = P.psi(which, sl)
-            dK[sl] = np.einsum("jlm,jl->jm", (U @ M_).reshape(-1, p, d), Vw[sl]) - U @ R_
-            dV[sl] = U @ (UdO * other)
+            b = int(U.shape[0])
+            dK.append(xp.sum(xp.reshape(U @ M_, (b, p, d)) * xp.reshape(Vw[sl, ...], (b, p, 1)), axis=1) - U @ R_)
+            dV.append(U @ S_)
+        grads += [_array.concat(xp, X, axis=0) if len(X) > 1 else X[0] for X in (dK, dV)]
+    dK1, dV1, dK2, dV2 = grads
     return G, dK1, dK2, dV1, dV2, out
 
 
@@ -243,8 +258,8 @@ def tensor_attention_vjp_fast(Q, K1, K2, V1, V2, dO, eps: float = 1e-6, bound: f
     .. [1] Liang, Shi, Song, Zhou, arXiv:2405.16411, Thm 5.2 and Lemma 5.6.
     .. [2] Alman & Song, arXiv:2402.04497, App. D (the matrix case).
     """
-    Q, K1, K2, V1, V2, dO = _check_vjp(Q, K1, K2, V1, V2, dO)
-    P = _low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1])
+    Q, K1, K2, V1, V2, dO = _check_vjp_fast(Q, K1, K2, V1, V2, dO)
+    P = _low_rank(Q, K1, K2, eps, bound, 1.0 / int(Q.shape[1]))
     G, dK1, dK2, dV1, dV2, _ = _fast_vjp(P, V1, V2, dO)
     s = P.scale
     return G * s, dK1 * s, dK2 * s, dV1, dV2
@@ -285,5 +300,6 @@ def tensor_attention_vjp_error_bound(
     -----
     Same cost as :func:`tensor_attention_vjp_fast`.
     """
-    Q, K1, K2, V1, V2, dO = _check_vjp(Q, K1, K2, V1, V2, dO)
-    return tensor_attention_vjp_bounds(_low_rank(Q, K1, K2, eps, bound, 1.0 / Q.shape[1]), Q, K1, K2, V1, V2, dO)
+    Q, K1, K2, V1, V2, dO = _check_vjp_fast(Q, K1, K2, V1, V2, dO)
+    return tensor_attention_vjp_bounds(_low_rank(Q, K1, K2, eps, bound, 1.0 / int(Q.shape[1])), Q, K1, K2, V1, V2,
+                                       dO)
