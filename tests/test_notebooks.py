@@ -27,10 +27,6 @@ def source(cell: dict) -> str:
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
-#: Results whose writer arrives from another branch: bench/attention.py saves attention.json on the gpu branch.
-PENDING = {"attention"}
-
-
 def test_there_are_notebooks():
     assert len(TEACHING) == 6
 
@@ -65,8 +61,6 @@ def test_the_results_a_notebook_reads_are_written_by_a_bench_script(path):
     for name in re.findall(r"bench_results\.load\(\"(\w+)\"\)", code):
         assert (ROOT / "bench" / "results" / f"{name}.json").exists(), name
         script = (ROOT / "bench" / f"{name}.py").read_text(encoding="utf-8")
-        if name in PENDING and "save_results" not in script:
-            continue
         assert "save_results(" in script and re.search(rf"['\"]{name}['\"]", script), name
 
 
@@ -81,8 +75,6 @@ def anchors(md: Path) -> set[str]:
 def test_links_to_docs_resolve(path):
     text = path.read_text(encoding="utf-8")
     for target, anchor in re.findall(r"\]\(((?:\.\./)?[\w./-]+\.(?:md|ipynb))(?:#([\w-]+))?\)", text):
-        if target.endswith("07_verify_your_reduction.ipynb"):
-            continue  # notebook 07 is merged from another branch
         dest = (path.parent / target).resolve()
         assert dest.exists(), f"{path.name} links to missing {target}"
         if anchor and dest.suffix == ".md":
