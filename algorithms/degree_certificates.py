@@ -33,6 +33,7 @@ from algorithms.polynomial_method import approximate_exp, chebyshev_truncation_e
 __all__ = [
     "DEGREE_GRID",
     "DegreeCertificate",
+    "DegreeTable",
     "true_relative_error",
     "degree_certificates",
     "fit_aggarwal_alman_constant",
@@ -73,6 +74,36 @@ class DegreeCertificate:
     true_error: float
     bessel_lower: float
     bessel_upper: float
+
+    def __repr__(self) -> str:
+        """One line: the three degrees and the two errors."""
+        if self.code_degree is None:
+            return (f"DegreeCertificate(L={self.L:g}, eps={self.eps:g}: C g_AA = {self.formula_degree:.1f}, "
+                    f"no float64 polynomial reaches eps)")
+        return (f"DegreeCertificate(L={self.L:g}, eps={self.eps:g}: C g_AA = {self.formula_degree:.1f}, "
+                f"code g = {self.code_degree}, certified {self.certified_error:.2e} >= true {self.true_error:.2e})")
+
+
+class DegreeTable(list):
+    """The list of :class:`DegreeCertificate` that :func:`degree_certificates` returns, shown as a table."""
+
+    _HEADERS = ("L", "eps", "C g_AA", "g (code)", "certified error", "true error (50 digits)")
+
+    def _rows(self):
+        for c in self:
+            if c.code_degree is None:
+                yield [f"{c.L:g}", f"{c.eps:g}", f"{c.formula_degree:.1f}", "float64 cannot reach eps", "", ""]
+            else:
+                yield [f"{c.L:g}", f"{c.eps:g}", f"{c.formula_degree:.1f}", c.code_degree,
+                       f"{c.certified_error:.2e}", f"{c.true_error:.2e}"]
+
+    def __repr__(self) -> str:
+        return f"DegreeTable({len(self)} certificates)\n" + "\n".join(" | ".join(map(str, r)) for r in self._rows())
+
+    def _repr_html_(self) -> str:
+        from algorithms._display import html_table
+
+        return html_table(self._HEADERS, self._rows(), caption=f"{len(self)} degree certificates")
 
 
 def true_relative_error(
@@ -117,7 +148,8 @@ def degree_certificates(
 
     Returns
     -------
-    list of :class:`DegreeCertificate`, ``L`` major.
+    DegreeTable
+        A list of :class:`DegreeCertificate`, ``L`` major, shown as a table in notebooks.
 
     Raises
     ------
@@ -140,7 +172,7 @@ def degree_certificates(
             raise ValueError(f"L_values must be positive finite numbers, got {L_!r}")
     for e in eps_values:
         check_eps(e, "eps_values")
-    table = []
+    table = DegreeTable()
     for L_ in L_values:
         h = L_ / 2
         for e in eps_values:

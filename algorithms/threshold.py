@@ -112,6 +112,25 @@ class ThresholdMap:
         """(len(B), len(n)) bool: fast is feasible and cheaper than exact."""
         return self.region == FAST_WINS
 
+    def __repr__(self) -> str:
+        """The grid and the counts per region, never the arrays (a notebook shows this)."""
+        n, B = self.n_values, self.B_values
+        counts = {name: int((self.region == code).sum()) for name, code in
+                  (("fast", FAST_WINS), ("exact", EXACT_WINS), ("float64-infeasible", INFEASIBLE))}
+        return (f"ThresholdMap(k={self.k}, d={self.d}, eps={self.eps:g}, {B.size} B in [{B[0]:.3g}, {B[-1]:.3g}] "
+                f"x {n.size} n in [{n[0]:.3g}, {n[-1]:.3g}]; cells: " + ", ".join(f"{c} {k}" for k, c in counts.items())
+                + f"; hard side {int(self.hard_side.sum())})")
+
+    def _repr_html_(self) -> str:
+        """One row per ``B``: degree, rank, and the smallest ``n`` of the grid where fast is cheaper."""
+        from algorithms._display import html_table
+
+        rows = []
+        for b, g, r, wins in zip(self.B_values, self.degree, self.rank, self.fast_wins):
+            first = f"{self.n_values[wins.argmax()]:.3g}" if wins.any() else "none"
+            rows.append([f"{b:.3g}", g if g >= 0 else "float64 cannot reach eps", f"{r:.4g}" if g >= 0 else "", first])
+        return html_table(["B", "degree g", "rank r", "smallest n where fast is cheaper"], rows, caption=repr(self))
+
 
 def _positive_vector(name: str, values: Sequence[float], minimum: float) -> np.ndarray:
     a = np.asarray(values, dtype=float)

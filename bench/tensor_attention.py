@@ -15,6 +15,10 @@ side by side in one run:
 4. log-log slopes: fast over n = 2^10 ... 2^16, exact over n = 2^6 ... 2^9;
 5. time and peak traced memory (tracemalloc) of exact tensor attention at n = 1024.
 
+Saves everything to ``bench/results/tensor_attention.json`` (:mod:`_results`):
+``data.rows`` one dict per n (seconds; ``null`` where not timed), ``data.slopes``,
+``data.memory``; notebook 02 draws its timing figure from it.
+
 Times are the best of several runs of process CPU time by default (``--clock wall``
 for perf_counter): with OMP_NUM_THREADS=1 that is the wall time of an idle machine,
 and it is not inflated when other jobs share the cores.
@@ -29,8 +33,10 @@ import time
 import tracemalloc
 
 import numpy as np
+from _results import save_results
 from _timing import best_time, slope
 
+from algorithms.polynomial_method import polynomial_method_cost
 from algorithms.tensor_attention import (
     low_rank_tensor_attention,
     row_kron,
@@ -69,19 +75,20 @@ def loss_problem(rng, n):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fast up to n = 2^13, exact up to 2^8, memory at 2^9")
+    parser.add_argument("--quick", action="store_true", help="n = 2^7 ... 2^13, exact up to 2^9, memory at 2^9")
     parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
                         help="cpu: process CPU time (default; robust when other jobs share the cores, "
                              "run with OMP_NUM_THREADS=1), wall: perf_counter")
     args = parser.parse_args()
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
-    logs = range(6, 14) if args.quick else range(6, 17)
-    max_exact = 8 if args.quick else 9
+    logs = range(7, 14) if args.quick else range(6, 17)
+    max_exact = 9
     memory_n = 2**9 if args.quick else 2**10
     rng = np.random.default_rng(0)
-    P = low_rank_tensor_attention(np.ones((2, D)), np.ones((2, D)), np.ones((2, D)), EPS, B)  # certify P (cached)
-    print(f"clock: {args.clock}; d = {D}, entries in [-{B:g}, {B:g}], eps = {EPS:g}, float64: degree g = {P.degree}, rank r = {P.rank}")
+    degree, rank = polynomial_method_cost(B, 3, D, EPS)  # the plan for the worst case [-B^3, B^3]
+    print(f"clock: {args.clock}; d = {D}, entries in [-{B:g}, {B:g}], eps = {EPS:g}, float64: "
+          f"degree g <= {degree}, rank r <= {rank} (worst case; each run certifies its data's interval)")
     header = (f"{'n':>6} | {'exact s':>8} {'fast s':>8} {'speed-up':>8} {'overhead':>8} | {'vjp fast':>8} | "
               f"{'grad exact':>10} {'grad fast':>9} {'speed-up':>8} {'overhead':>8}")
     print(header)
@@ -133,6 +140,11 @@ def main() -> None:
         print(f"fast attention at n = {int(ns[-1])}: {col['fast'][-1]:.3f} s vs exact at n = 256: {col['exact'][i256]:.3f} s")
     print(f"worst overhead vs unavoidable products (n >= 1024): attention {col['over'][big].max():.2f}x, "
           f"dL/dX {col['gover'][big].max():.2f}x" if big.any() else "")
+    slopes = dict(exact=slope(ns[ex], col["exact"][ex]), grad_exact=slope(ns[ex], col["gexact"][ex]),
+                  exact_span=[int(ns[ex][0]), int(ns[ex][-1])])
+    if big.sum() >= 2:
+        slopes.update(fast=slope(ns[big], col["fast"][big]), vjp=slope(ns[big], col["vjp"][big]),
+                      grad_fast=slope(ns[big], col["gfast"][big]), fast_span=[int(ns[big][0]), int(ns[big][-1])])
 
     Q, K1, K2, V1, V2 = (rng.uniform(-B, B, (memory_n, D)) for _ in range(5))
     tracemalloc.start()
@@ -143,6 +155,21 @@ def main() -> None:
     tracemalloc.stop()
     print(f"exact tensor attention at n = {memory_n}: {elapsed:.1f} s, peak traced memory {peak / 2**20:.0f} MiB "
           f"(the n x n^2 matrix A would be {memory_n**3 * 8 / 2**30:.0f} GiB)")
+
+    def num(x):
+        return None if not np.isfinite(x) else float(x)
+
+    names = ["n", "exact", "fast", "vjp", "grad_exact", "grad_fast", "overhead", "grad_overhead"]
+    path = save_results(
+        "tensor_attention",
+        "OMP_NUM_THREADS=1 python bench/tensor_attention.py" + (" --quick" if args.quick else "")
+        + (" --clock wall" if args.clock == "wall" else ""),
+        dict(d=D, B=B, eps=EPS, degree=degree, rank=rank, clock=args.clock,
+             rows=[{k: (int(v) if k == "n" else num(v)) for k, v in zip(names, r)} for r in rows],
+             slopes=slopes, memory=dict(n=memory_n, seconds=elapsed, peak_mib=peak / 2**20)),
+        quick=args.quick,
+    )
+    print(f"results written to {path}")
 
 
 if __name__ == "__main__":

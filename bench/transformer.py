@@ -15,7 +15,10 @@ arXiv 2408.13233):
    (:func:`algorithms.transformer.paper_depth_bound`).
 
 Run ``OMP_NUM_THREADS=1 python bench/transformer.py`` (``--quick`` for a smoke
-run in a few seconds; ``--plot FILE.png`` to save the timing plot).
+run in about half a minute; ``--plot FILE.png`` to save the timing plot).  Saves
+``bench/results/transformer.json`` (:mod:`_results`): ``data.timing.rows``
+(seconds; exact ``null`` where skipped), slopes and crossover, and
+``data.depth.rows``; notebook 05 draws its timing figure from it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from _results import save_results
 from _timing import best_time, slope
 
 from algorithms.features import feature_rank
@@ -47,7 +51,7 @@ def gradient_time(params, X, mode: str, eps: float, repeats: int) -> float:
     return best_time(lambda: loss_and_grad(params, X, X, mode=mode, eps=eps, block=block), repeats)
 
 
-def timing(ns, eps: float, exact_limit: float, plot: str | None) -> None:
+def timing(ns, eps: float, exact_limit: float, plot: str | None) -> dict:
     cfg = config(4)
     params = init_params(cfg, np.random.default_rng(0))
     approx = attention_approximation(cfg.bound, eps)
@@ -84,6 +88,12 @@ def timing(ns, eps: float, exact_limit: float, plot: str | None) -> None:
     faster = [n for n, e, f in measured if f < e]
     print(f"crossover: fast is faster from n = {faster[0] if faster else 'none measured'}"
           f" (smallest measured n where fast < exact)")
+    result = dict(
+        layers=cfg.layers, heads=cfg.heads, d_head=cfg.d_head, d=cfg.d, B=cfg.bound, eps=eps, degree=approx.degree,
+        rank=r, rows=[dict(n=n, exact=e, fast=f) for n, e, f in rows],
+        slope_fast=slope(ns_all, fast_t), slope_exact=slope([m[0] for m in measured], [m[1] for m in measured])
+        if len(measured) >= 2 else None, crossover=faster[0] if faster else None,
+    )
     n_big, e_big, f_big = measured[-1]
     print(f"speed-up at the largest exact point n={n_big}: {e_big / f_big:.1f}x")
     if ns_all[-1] > n_big:
@@ -108,13 +118,14 @@ def timing(ns, eps: float, exact_limit: float, plot: str | None) -> None:
         fig.tight_layout()
         fig.savefig(plot, dpi=120)
         print(f"plot written to {plot}")
+    return result
 
 
-def depth(depths, n: int, eps: float, seeds: int) -> None:
+def depth(depths, n: int, eps: float, seeds: int) -> dict:
     print(f"\n## Fast-gradient error vs depth: n={n}, eps={eps:g}, h=2, d_h=4, causal, pre-LN, B=1, {seeds} seeds")
     print("max |g~ - g| over each layer's weights (max over seeds); relative = / max |g| of that layer")
     print(f"{'m':>3} {'max abs err':>12} {'max rel err':>12} {'paper bound':>12}  per-layer abs err (layer 1 .. m)")
-    worst = []
+    worst, table = [], []
     for m in depths:
         absolute, relative = np.zeros(m), np.zeros(m)
         for seed in range(seeds):
@@ -125,6 +136,8 @@ def depth(depths, n: int, eps: float, seeds: int) -> None:
             relative = np.maximum(relative, out["relative"])
         bound = paper_depth_bound(eps, n, 8, 4, 2, m)
         worst.append(absolute.max())
+        table.append(dict(m=m, absolute=absolute.max(), relative=relative.max(), bound=bound,
+                          per_layer=absolute.tolist()))
         per_layer = " ".join(f"{a:.1e}" for a in absolute)
         print(f"{m:3d} {absolute.max():12.2e} {relative.max():12.2e} {bound:12.2e}  {per_layer}", flush=True)
     if len(depths) >= 2:
@@ -132,21 +145,24 @@ def depth(depths, n: int, eps: float, seeds: int) -> None:
         kappa = (n * 8 + 1) * 2 * n**2 * 8 * 4
         print(f"measured growth of the max error per added layer (geometric fit): x{factor:.2f}; "
               f"the paper's per-layer factor with poly(n)=1: x{kappa:.2e}")
+    return dict(n=n, eps=eps, seeds=seeds, rows=table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    parser.add_argument("--quick", action="store_true", help="n = 2^10 ... 2^14 and depth 1..3 at n = 64 (half a minute)")
     parser.add_argument("--eps", type=float, default=1e-6)
     parser.add_argument("--exact-limit", type=float, default=60.0, help="skip exact points predicted above this (s)")
     parser.add_argument("--plot", default=None, help="save the timing plot to this PNG file")
     args = parser.parse_args()
     if args.quick:
-        timing([2**8, 2**9, 2**10, 2**11], args.eps, args.exact_limit, args.plot)
-        depth([1, 2, 3], 64, args.eps, 1)
+        times = timing([2**k for k in range(10, 15)], args.eps, args.exact_limit, args.plot)
+        errors = depth([1, 2, 3], 64, args.eps, 1)
     else:
-        timing([2**k for k in range(10, 17)], args.eps, args.exact_limit, args.plot)
-        depth(list(range(1, 9)), 256, args.eps, 3)
+        times = timing([2**k for k in range(10, 17)], args.eps, args.exact_limit, args.plot)
+        errors = depth(list(range(1, 9)), 256, args.eps, 3)
+    command = "OMP_NUM_THREADS=1 python bench/transformer.py" + (" --quick" if args.quick else "")
+    print(f"results written to {save_results('transformer', command, dict(timing=times, depth=errors), quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from algorithms._random import RandomLike, as_generator
 from algorithms.budget import brute_force_sat_cost, check_budget, progress
 from reductions.dimacs import MAX_INDEX, DimacsError, format_dimacs, parse_dimacs, read_text
 
@@ -121,6 +122,14 @@ class CNF:
         if missing:
             raise ValueError(f"assignment misses variable(s) {missing[:5]}")
         return all(any(assignment[abs(lit)] == (lit > 0) for lit in clause) for clause in self.clauses)
+
+    def __repr__(self) -> str:
+        """The sizes and the first three clauses (a formula with thousands of clauses stays one line)."""
+        widths = sorted({len(c) for c in self.clauses})
+        width = "" if not widths else f" of width {widths[0]}" if len(widths) == 1 else f" of widths {widths[0]}..{widths[-1]}"
+        shown = ", ".join(str(c) if len(c) != 1 else f"({c[0]},)" for c in self.clauses[:3])
+        more = ", ..." if self.num_clauses > 3 else ""
+        return f"CNF(num_vars={self.num_vars}, {self.num_clauses} clauses{width}: {shown}{more})"
 
 
 def read_dimacs(text_or_path: str | os.PathLike) -> CNF:
@@ -220,33 +229,54 @@ def _random_clauses(rng: np.random.Generator, num_vars: int, count: int, k: int)
     return variables * signs
 
 
-def random_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = None) -> CNF:
+def random_kcnf(
+    num_vars: int, num_clauses: int, k: int, rng: RandomLike = None, *, seed: int | None = None
+) -> CNF:
     """The uniform random k-CNF: each clause has ``k`` distinct variables with random signs.
 
     For k = 3 the satisfiability threshold is at ``num_clauses / num_vars ~ 4.27``.
 
+    Parameters
+    ----------
+    num_vars, num_clauses, k : sizes: ``k`` distinct variables per clause.
+    rng : int, numpy.random.Generator or None
+        Randomness, as ``numpy.random.default_rng(rng)``; ``seed=`` is an alias.
+
     Raises
     ------
     ValueError
-        If ``num_vars < 1``, ``num_clauses < 0`` or ``k`` is outside ``1..num_vars``.
+        If ``num_vars < 1``, ``num_clauses < 0``, ``k`` is outside ``1..num_vars``, or ``rng`` /
+        ``seed`` is not an int, a Generator or ``None`` (or both are given).
 
     Examples
     --------
     >>> f = random_kcnf(10, 42, 3, seed=0)
     >>> f.num_vars, f.num_clauses, {len(c) for c in f.clauses}
     (10, 42, {3})
+    >>> random_kcnf(10, 42, 3, rng=0) == f == random_kcnf(10, 42, 3, np.random.default_rng(0))
+    True
+    >>> f
+    CNF(num_vars=10, 42 clauses of width 3: (-4, 3, 2), (-2, -4, 6), (-1, -2, -6), ...)
     """
     _check_kcnf_args(num_vars, num_clauses, k)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     C = _random_clauses(rng, num_vars, num_clauses, k)
     return CNF(num_vars, tuple(tuple(int(x) for x in row) for row in C))
 
 
-def planted_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = None) -> tuple[CNF, Assignment]:
+def planted_kcnf(
+    num_vars: int, num_clauses: int, k: int, rng: RandomLike = None, *, seed: int | None = None
+) -> tuple[CNF, Assignment]:
     """A random k-CNF satisfied by a hidden random assignment, and that assignment.
 
     Clauses are drawn as in :func:`random_kcnf` and those the hidden assignment
     falsifies are rejected (each is kept with probability ``1 - 2^{-k}``).
+
+    Parameters
+    ----------
+    num_vars, num_clauses, k : sizes: ``k`` distinct variables per clause.
+    rng : int, numpy.random.Generator or None
+        Randomness, as ``numpy.random.default_rng(rng)``; ``seed=`` is an alias.
 
     Raises
     ------
@@ -260,7 +290,7 @@ def planted_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = Non
     True
     """
     _check_kcnf_args(num_vars, num_clauses, k)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     hidden = rng.integers(0, 2, size=num_vars + 1).astype(bool)
     kept: list[np.ndarray] = []
     have = 0
@@ -274,12 +304,20 @@ def planted_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = Non
     return formula, {v: bool(hidden[v]) for v in range(1, num_vars + 1)}
 
 
-def unsatisfiable_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None = None) -> CNF:
+def unsatisfiable_kcnf(
+    num_vars: int, num_clauses: int, k: int, rng: RandomLike = None, *, seed: int | None = None
+) -> CNF:
     """A random k-CNF made unsatisfiable by a planted contradiction.
 
     All ``2^k`` sign patterns on one random set of ``k`` variables are included
     (together they exclude every assignment), and the remaining clauses are
     uniform random; the clauses are shuffled.
+
+    Parameters
+    ----------
+    num_vars, num_clauses, k : sizes: ``k`` distinct variables per clause.
+    rng : int, numpy.random.Generator or None
+        Randomness, as ``numpy.random.default_rng(rng)``; ``seed=`` is an alias.
 
     Raises
     ------
@@ -295,7 +333,7 @@ def unsatisfiable_kcnf(num_vars: int, num_clauses: int, k: int, seed: int | None
     _check_kcnf_args(num_vars, num_clauses, k)
     if num_clauses < 2**k:
         raise ValueError(f"num_clauses must be >= 2**k = {2**k} to plant a contradiction, got {num_clauses}")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     core_vars = rng.permutation(num_vars)[:k] + 1
     patterns = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1) * 2 - 1
     core = patterns * core_vars

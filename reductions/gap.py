@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from algorithms._random import RandomLike, as_generator
 from reductions.ov import as_binary
 
 __all__ = [
@@ -96,6 +97,11 @@ class GapInstance:
     def gap(self) -> int:
         return self.t_hi - self.t_lo
 
+    def __repr__(self) -> str:
+        """Sizes and thresholds, never the matrices."""
+        return (f"GapInstance(N_a={self.A.shape[0]}, N_b={self.B.shape[0]}, m={self.m}, "
+                f"t_lo={self.t_lo}, t_hi={self.t_hi})")
+
 
 @dataclass(frozen=True)
 class Gap3Instance:
@@ -123,6 +129,11 @@ class Gap3Instance:
     @property
     def gap(self) -> int:
         return self.t_hi - self.t_lo
+
+    def __repr__(self) -> str:
+        """Sizes and thresholds, never the matrices."""
+        sizes = ", ".join(str(X.shape[0]) for X in (self.A, self.B, self.C))
+        return f"Gap3Instance(N = {sizes}, m={self.m}, t_lo={self.t_lo}, t_hi={self.t_hi})"
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,11 @@ class HammingGapInstance:
     @property
     def gap(self) -> int:
         return self.t_far - self.t_near
+
+    def __repr__(self) -> str:
+        """Sizes and thresholds, never the matrices."""
+        return (f"HammingGapInstance(N_a={self.A.shape[0]}, N_b={self.B.shape[0]}, m={self.m}, "
+                f"t_near={self.t_near}, t_far={self.t_far})")
 
 
 def max_inner_product(A, B) -> tuple[int, int, int]:
@@ -236,12 +252,15 @@ def _repair(sets: list[np.ndarray], t_lo: int, keep: tuple[int, ...] | None, w: 
 
 
 def planted_gap_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: bool,
-                         seed: int | None = None) -> tuple[GapInstance, tuple[int, int] | None]:
+                         rng: RandomLike = None, seed: int | None = None) -> tuple[GapInstance, tuple[int, int] | None]:
     """A planted yes- or no-instance of gap max-IP with constant-weight-``w`` vectors.
 
     Random weight-``w`` rows; rows are resampled until every pair has
     ``<a, b> <= t_lo``; for ``yes``, a random pair is then rebuilt to overlap in
     exactly ``t_hi`` coordinates and the others repaired again.
+
+    Randomness: ``rng`` (an int seed, a ``numpy.random.Generator`` or ``None``,
+    passed to ``numpy.random.default_rng``); ``seed=`` is an alias.
 
     Returns
     -------
@@ -258,9 +277,11 @@ def planted_gap_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: b
     >>> inst, pair = planted_gap_instance(8, 24, 6, 3, 6, yes=True, seed=0)
     >>> gap_answer(inst), max_inner_product(inst.A, inst.B)[0]
     (True, 6)
+    >>> planted_gap_instance(8, 24, 6, 3, 6, yes=True, rng=0)
+    (GapInstance(N_a=8, N_b=8, m=24, t_lo=3, t_hi=6), (5, 5))
     """
     _check_planting(N, m, w, t_lo, t_hi)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     sets = [_constant_weight_rows(rng, N, m, w) for _ in range(2)]
     _repair(sets, t_lo, None, w, rng)
     pair = None
@@ -277,13 +298,16 @@ def planted_gap_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: b
 
 
 def disjoint_gap_instance(N: int, m: int, w: int, *, yes: bool,
-                          seed: int | None = None) -> GapInstance:
+                          rng: RandomLike = None, seed: int | None = None) -> GapInstance:
     """A gap max-IP instance with ``t_lo = 0``: the two sides live on disjoint halves of the coordinates.
 
     The rows of ``A`` are weight-``w`` vectors on one random half of the ``m``
     coordinates and those of ``B`` on the other half, so every pair is
     orthogonal (``t_lo = 0``); for ``yes`` one row of ``B`` is replaced by a
     row of ``A`` (inner product ``w = t_hi``).
+
+    Randomness: ``rng`` (an int seed, a ``numpy.random.Generator`` or ``None``,
+    passed to ``numpy.random.default_rng``); ``seed=`` is an alias.
 
     This is **not** an instance below the threshold.  The gap is the whole
     weight, so :func:`reductions.gap_to_attention.gap_to_attention` takes
@@ -308,7 +332,7 @@ def disjoint_gap_instance(N: int, m: int, w: int, *, yes: bool,
     """
     if N < 1 or not 1 <= w <= m // 2:
         raise ValueError(f"need N >= 1 and 1 <= w <= m // 2, got N={N}, m={m}, w={w}")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     perm, half = rng.permutation(m), m // 2
 
     def rows(coords: np.ndarray) -> np.ndarray:
@@ -324,6 +348,7 @@ def disjoint_gap_instance(N: int, m: int, w: int, *, yes: bool,
 
 
 def planted_gap3_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: bool,
+                          rng: RandomLike = None,
                           seed: int | None = None) -> tuple[Gap3Instance, tuple[int, int, int] | None]:
     """A planted yes/no instance of gap 3-max-IP (constant weight ``w``), as :func:`planted_gap_instance`.
 
@@ -334,7 +359,7 @@ def planted_gap3_instance(N: int, m: int, w: int, t_lo: int, t_hi: int, *, yes: 
     (True, 5)
     """
     _check_planting(N, m, w, t_lo, t_hi)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     sets = [_constant_weight_rows(rng, N, m, w) for _ in range(3)]
     _repair(sets, t_lo, None, w, rng)
     triple = None

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from algorithms._random import RandomLike, as_generator
+
 __all__ = [
     "OVInstance",
     "KOVInstance",
@@ -102,6 +104,11 @@ class OVInstance:
     def m(self) -> int:
         return self.A.shape[1]
 
+    def __repr__(self) -> str:
+        """Sizes and density, never the matrices."""
+        ones = (int(self.A.sum()) + int(self.B.sum())) / max(1, (self.N_a + self.N_b) * self.m)
+        return f"OVInstance(N_a={self.N_a}, N_b={self.N_b}, m={self.m}, density of ones {ones:.2f})"
+
 
 @dataclass(frozen=True)
 class KOVInstance:
@@ -134,6 +141,10 @@ class KOVInstance:
     @property
     def sizes(self) -> tuple[int, ...]:
         return tuple(X.shape[0] for X in self.sets)
+
+    def __repr__(self) -> str:
+        """Sizes, never the matrices."""
+        return f"KOVInstance(k={self.k}, sizes={self.sizes}, m={self.m})"
 
 
 def _pair_blocks(A: np.ndarray, B: np.ndarray):
@@ -262,8 +273,11 @@ def _check_sizes(N: int, m: int, p: float) -> None:
         raise ValueError(f"p must lie in [0, 1], got {p}")
 
 
-def random_ov(N: int, m: int, p: float = 0.5, seed: int | None = None) -> OVInstance:
+def random_ov(N: int, m: int, p: float = 0.5, rng: RandomLike = None, *, seed: int | None = None) -> OVInstance:
     """``A, B`` with ``N`` rows each and i.i.d. Bernoulli(``p``) entries.
+
+    ``rng`` (an int seed, a ``numpy.random.Generator`` or ``None``) is passed to
+    ``numpy.random.default_rng``; ``seed=`` is an alias.
 
     Raises
     ------
@@ -274,9 +288,11 @@ def random_ov(N: int, m: int, p: float = 0.5, seed: int | None = None) -> OVInst
     --------
     >>> random_ov(4, 6, seed=0).A.shape
     (4, 6)
+    >>> bool((random_ov(4, 6, rng=0).A == random_ov(4, 6, seed=0).A).all())  # rng is the convention, seed its alias
+    True
     """
     _check_sizes(N, m, p)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     return OVInstance(rng.random((N, m)) < p, rng.random((N, m)) < p)
 
 
@@ -322,13 +338,16 @@ def _all_orthogonal(sets: list[np.ndarray]) -> list[tuple[int, ...]]:
 
 
 def planted_ov(
-    N: int, m: int, orthogonal: bool, p: float = 0.5, seed: int | None = None
+    N: int, m: int, orthogonal: bool, p: float = 0.5, rng: RandomLike = None, *, seed: int | None = None
 ) -> tuple[OVInstance, tuple[int, int] | None]:
     """A yes- or no-instance of OV with known answer.
 
     Start from :func:`random_ov`; remove every orthogonal pair by setting a
     random shared coordinate to 1 in both vectors; if ``orthogonal``, then plant
     one pair by zeroing, coordinate by coordinate, one of its two vectors.
+
+    ``rng`` (an int seed, a ``numpy.random.Generator`` or ``None``) is passed to
+    ``numpy.random.default_rng``; ``seed=`` is an alias.
 
     Returns
     -------
@@ -346,15 +365,20 @@ def planted_ov(
     (1, True)
     """
     _check_sizes(N, m, p)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     sets = [(rng.random((N, m)) < p).astype(np.uint8) for _ in range(2)]
     _break_orthogonality(sets, rng)
     pair = _plant(sets, rng) if orthogonal else None
     return OVInstance(*sets), pair
 
 
-def random_kov(k: int, N: int, m: int, p: float = 0.5, seed: int | None = None) -> KOVInstance:
+def random_kov(
+    k: int, N: int, m: int, p: float = 0.5, rng: RandomLike = None, *, seed: int | None = None
+) -> KOVInstance:
     """``k`` sets of ``N`` i.i.d. Bernoulli(``p``) vectors in dimension ``m``.
+
+    ``rng`` (an int seed, a ``numpy.random.Generator`` or ``None``) is passed to
+    ``numpy.random.default_rng``; ``seed=`` is an alias.
 
     Raises
     ------
@@ -364,14 +388,17 @@ def random_kov(k: int, N: int, m: int, p: float = 0.5, seed: int | None = None) 
     if k < 2:
         raise ValueError(f"k must be >= 2, got {k}")
     _check_sizes(N, m, p)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     return KOVInstance(tuple(rng.random((N, m)) < p for _ in range(k)))
 
 
 def planted_kov(
-    k: int, N: int, m: int, orthogonal: bool, p: float = 0.7, seed: int | None = None
+    k: int, N: int, m: int, orthogonal: bool, p: float = 0.7, rng: RandomLike = None, *, seed: int | None = None
 ) -> tuple[KOVInstance, tuple[int, ...] | None]:
     """A yes- or no-instance of k-OV with known answer (as :func:`planted_ov`, for tuples).
+
+    ``rng`` (an int seed, a ``numpy.random.Generator`` or ``None``) is passed to
+    ``numpy.random.default_rng``; ``seed=`` is an alias.
 
     Examples
     --------
@@ -382,7 +409,7 @@ def planted_kov(
     if k < 2:
         raise ValueError(f"k must be >= 2, got {k}")
     _check_sizes(N, m, p)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(rng, seed=seed)
     sets = [(rng.random((N, m)) < p).astype(np.uint8) for _ in range(k)]
     _break_orthogonality(sets, rng)
     t = _plant(sets, rng) if orthogonal else None

@@ -126,6 +126,23 @@ class Trace:
         head = f"decide_sat via={self.via} algorithm={self.algorithm}"
         return "\n".join([head, *map(str, self.stages)])
 
+    def __repr__(self) -> str:
+        """One line: the stages' names and the total time (``str()`` and the HTML view have the sizes)."""
+        return (f"Trace(via={self.via!r}, algorithm={self.algorithm!r}, {len(self.stages)} stages: "
+                f"{' -> '.join(self.names)}; {self.seconds * 1e3:.3g} ms)")
+
+    def _repr_html_(self) -> str:
+        """The stages as a table: name, milliseconds, sizes, note."""
+        from algorithms._display import html_table
+
+        def fmt(v: Any) -> str:
+            return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+        rows = [[s.name, f"{s.seconds * 1e3:.2f}", ", ".join(f"{k}={fmt(v)}" for k, v in s.sizes.items()), s.note]
+                for s in self.stages]
+        return html_table(["stage", "ms", "sizes", "note"], rows,
+                          caption=f"decide_sat via={self.via} algorithm={self.algorithm}")
+
 
 class FastPathRefused(ValueError):
     """The polynomial method will not run; ``trace``: the stages so far; ``reason``: ``"cost"``,

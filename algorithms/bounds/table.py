@@ -33,7 +33,7 @@ from .expressions import (
 )
 from .limits import _as_expr, asymptotic_exponent
 
-__all__ = ["ThresholdRow", "threshold_table"]
+__all__ = ["ThresholdRow", "ThresholdTable", "threshold_table"]
 
 _n, _N = SYMBOLS.n, SYMBOLS.N
 
@@ -68,6 +68,45 @@ class ThresholdRow:
     exact_exponent: sp.Expr
     seth_exponent: sp.Expr
 
+    def __repr__(self) -> str:
+        """One line: the mechanism, its two entry sizes and the exponents there."""
+        lo, hi = self.fast_exponent_at_hard_B
+        return (f"ThresholdRow({self.mechanism}, k={self.k}: B = {self.small_B} -> exponent "
+                f"{self.fast_exponent_small_B}; B* = {self.hard_B} -> [{float(lo):.3f}, {float(hi):.3f}]; "
+                f"exact {self.exact_exponent}, SETH {self.seth_exponent}; C = {self.constant:g})")
+
+
+class ThresholdTable(list):
+    """The list of :class:`ThresholdRow` that :func:`threshold_table` returns, shown as a table in notebooks."""
+
+    _HEADERS = ("mechanism", "small B", "exponent", "hard B*", "B* ~ (log n)^", "fast exponent at B* (lower, upper)",
+                "exact", "SETH")
+
+    def _cells(self, row: ThresholdRow, latex: bool) -> list[str]:
+        def show(e):
+            return f"${sp.latex(e)}$" if latex else str(e)
+
+        lo, hi = row.fast_exponent_at_hard_B
+        return [row.mechanism, show(row.small_B), show(row.fast_exponent_small_B), show(row.hard_B),
+                show(row.hard_B_power), f"{float(lo):.3f}, {float(hi):.3f}", show(row.exact_exponent),
+                show(row.seth_exponent)]
+
+    def __repr__(self) -> str:
+        lines = [" | ".join(self._HEADERS)] + [" | ".join(self._cells(r, False)) for r in self]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from algorithms._display import html_table
+
+        constant = f", C = {self[0].constant:g}" if self else ""
+        return html_table(self._HEADERS, [self._cells(r, False) for r in self],
+                          caption=f"threshold_table: d = log n, eps = 1/n{constant}")
+
+    def _repr_markdown_(self) -> str:
+        """Markdown with the expressions in LaTeX (Jupyter renders it with MathJax)."""
+        head = "| " + " | ".join(self._HEADERS) + " |\n|" + "---|" * len(self._HEADERS)
+        return head + "".join("\n| " + " | ".join(self._cells(r, True)) + " |" for r in self)
+
 
 def threshold_table(
     ks: Sequence[str | int] = ("matrix", "tensor", "degree-4"),
@@ -89,7 +128,9 @@ def threshold_table(
 
     Returns
     -------
-    list of :class:`ThresholdRow`
+    ThresholdTable
+        A list of :class:`ThresholdRow` (one per mechanism) that a notebook
+        shows as a table.
 
     Examples
     --------
@@ -119,7 +160,7 @@ def threshold_table(
     ``Theta``-expression of :func:`asymptotic_exponent`'s default.
     """
     C = sp.nsimplify(constant)  # 3/2, not 1.5: the limits stay exact (1 + log 4, not a float)
-    rows = []
+    rows = ThresholdTable()
     for name in ks:
         k = mechanism_degree(name)
         small = sp.log(_n) ** sp.Rational(1, k) / sp.log(sp.log(_n))

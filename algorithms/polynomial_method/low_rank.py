@@ -236,6 +236,15 @@ class LowRankOperator:
         ops, u, extra = working_rounding(self.dtype, self.k, self.degree, self.rank, rows)
         return entry_error(self.approximation, ops, self.bounds, self.centre, unit_roundoff=u, extra_gamma=extra)
 
+    def __repr__(self) -> str:
+        """Shapes and the certificate, never the arrays (a notebook shows this)."""
+        keys = ", ".join(str(K.shape[0]) for K in self.keys)
+        P = self.approximation
+        return (f"LowRankOperator(k={self.k}, n={self.n} queries, keys of {keys} rows, m={self.Q.shape[1]}, "
+                f"degree g={self.degree}, rank r={self.rank}, P on [{P.lo:.4g}, {P.hi:.4g}]"
+                + (f" + centre {self.centre:.4g}" if self.centred else "")
+                + f", entry_error={self.entry_error:.3g}, {self.precision})")
+
     # ------------------------------------------------------------------ checks
     def _rows(self, name: str, Y, rows: int):
         """``Y`` validated (finite, 2-d, ``rows`` rows) and cast to this operator's namespace and dtype."""

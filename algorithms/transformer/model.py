@@ -49,6 +49,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from algorithms._display import html_table
+from algorithms._random import RandomLike, as_generator
 from algorithms.budget import check_budget
 
 __all__ = [
@@ -142,6 +144,10 @@ class LayerParams:
     W_2: np.ndarray
     b_2: np.ndarray
 
+    def __repr__(self) -> str:
+        """Shapes, never the weights."""
+        return "LayerParams(" + ", ".join(f"{f.name} {getattr(self, f.name).shape}" for f in fields(self)) + ")"
+
 
 @dataclass
 class Params:
@@ -153,6 +159,22 @@ class Params:
     config: TransformerConfig
     layers: list[LayerParams]
     W_out: np.ndarray
+
+    def __repr__(self) -> str:
+        """The config in one line and the weight count, never the weights (a notebook shows this)."""
+        c = self.config
+        return (f"Params({len(self.layers)} layers x {c.heads} heads of d_h={c.d_head}, d={c.d}, d_ff={c.d_ff}, "
+                f"d_out={c.d_out}, causal={c.causal}, layer_norm={c.layer_norm}, B={c.bound:g}; "
+                f"{c.num_parameters} weights; layers[0] = {self.layers[0]!r}; W_out {self.W_out.shape})"
+                if self.layers else f"Params(no layers, W_out {self.W_out.shape})")
+
+    def _repr_html_(self) -> str:
+        """One row per layer: the shape and max |entry| of each weight."""
+        names = [f.name for f in fields(LayerParams)]
+        rows = [[i, *(f"{getattr(layer, n).shape} ≤{np.abs(getattr(layer, n)).max():.3g}" for n in names)]
+                for i, layer in enumerate(self.layers)]
+        return html_table(["layer", *names], rows, caption=f"Params: {self.config.num_parameters} weights, "
+                          f"W_out {self.W_out.shape}")
 
 
 def _nu(W: np.ndarray) -> float:
@@ -206,7 +228,7 @@ def certified_qk_bounds(params: Params, x_max: float = 1.0) -> list[float]:
 
 def init_params(
     config: TransformerConfig,
-    rng: np.random.Generator,
+    rng: RandomLike = None,
     x_max: float = 1.0,
     gain: float = 0.5,
     *,
@@ -218,7 +240,9 @@ def init_params(
     Parameters
     ----------
     config : TransformerConfig
-    rng : numpy.random.Generator
+    rng : int, numpy.random.Generator or None
+        Randomness, as ``numpy.random.default_rng(rng)``: an int is a seed
+        (``init_params(cfg, 0)``), a Generator is used (and advanced).
     x_max : float
         The inputs will satisfy ``|X|_inf <= x_max``.
     gain : float
@@ -238,8 +262,8 @@ def init_params(
     Raises
     ------
     ValueError
-        If ``config`` is not a :class:`TransformerConfig`, ``rng`` not a numpy
-        ``Generator``, ``x_max`` or ``gain`` not a positive finite number, or
+        If ``config`` is not a :class:`TransformerConfig`, ``rng`` not an int,
+        a numpy ``Generator`` or ``None``, ``x_max`` or ``gain`` not a positive finite number, or
         the weights estimated above a limit
         (:class:`algorithms.budget.BudgetExceeded`).
 
@@ -249,6 +273,8 @@ def init_params(
     >>> p = init_params(cfg, np.random.default_rng(0))
     >>> p.layers[0].W_Q.shape, p.layers[0].W_O.shape, p.W_out.shape
     ((4, 4), (4, 4), (4, 3))
+    >>> bool(np.array_equal(init_params(cfg, 0).W_out, p.W_out))  # an int seeds default_rng
+    True
 
     Notes
     -----
@@ -258,8 +284,7 @@ def init_params(
     """
     if not isinstance(config, TransformerConfig):
         raise ValueError(f"config must be a TransformerConfig, got {type(config).__name__}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    rng = as_generator(rng)
     for name, value in (("x_max", x_max), ("gain", gain)):
         if not _positive_finite(value):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")

@@ -41,8 +41,8 @@ def test_huge_models_are_refused_before_allocating():
 
 def test_init_params_checks_its_other_arguments():
     cfg = TransformerConfig(**BASE)
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
-        init_params(cfg, 0)
+    with pytest.raises(ValueError, match="rng must be None, a non-negative int or a numpy.random.Generator"):
+        init_params(cfg, "0")
     with pytest.raises(ValueError, match="config must be a TransformerConfig"):
         init_params(dict(BASE), np.random.default_rng(0))
     for name in ("x_max", "gain"):
