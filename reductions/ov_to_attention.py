@@ -66,6 +66,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from algorithms._checks import as_matrix, max_norm
+from algorithms._display import short_repr
 from reductions.ov import as_binary
 
 __all__ = [
@@ -105,6 +106,10 @@ class AttentionInstance:
     beta: float
     threshold: float
     tolerance: float
+
+    def __repr__(self) -> str:
+        return short_repr(type(self).__name__, Q=self.Q, K=self.K, V=self.V, n=self.n, d=self.d, B=self.B,
+                          beta=self.beta, threshold=self.threshold, tolerance=self.tolerance)
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,6 @@ def test_repr_fits_in_a_few_lines(name):
 
 
 @pytest.mark.parametrize("name", sorted(OWNED_ELSEWHERE))
-@pytest.mark.xfail(reason="repr owned by another module's helper (issue 14 report)", strict=False)
 def test_repr_elsewhere_fits_in_a_few_lines(name):
     assert len(repr(OWNED_ELSEWHERE[name]())) < LIMIT
 

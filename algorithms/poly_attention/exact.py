@@ -62,6 +62,7 @@ import numpy as np
 
 from algorithms import _xfloat as xf
 from algorithms._checks import as_matrix, check_same_rows
+from algorithms._display import short_repr
 from algorithms.budget import check_budget, pow2
 
 from .attention_polynomial import AttentionPolynomial, elimination_cost
@@ -87,6 +88,9 @@ class ExactResult(NamedTuple):
     """``w + 1``: the largest table had ``n^(w+1)`` entries (times ``d_v``)."""
     order: tuple[int, ...]
     """The elimination order of ``x_2..x_t`` used."""
+
+    def __repr__(self) -> str:
+        return short_repr("ExactResult", output=self.output, cost_exponent=self.cost_exponent, order=self.order)
 
 
 def check_poly_inputs(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence):

@@ -115,6 +115,10 @@ class ExpApproximation:
     sampled_error: float
     rounding_error: float
 
+    def __repr__(self) -> str:
+        return (f"ExpApproximation(degree g={self.degree} on [{self.lo:.4g}, {self.hi:.4g}], eps={self.eps:.3g}, "
+                f"certified relative error {self.max_relative_error:.3g})")
+
     def __call__(self, x: np.ndarray | float) -> np.ndarray:
         """Evaluate ``P`` at ``x`` (float64, Horner)."""
         return np.polynomial.polynomial.polyval(np.asarray(x, dtype=float), self.coefficients)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from algorithms._checks import as_matrix
+from algorithms._display import short_repr
 from algorithms.polynomial_method import ExpApproximation, approximate_exp
 from algorithms.transformer.head import HeadCache, head_forward, head_vjp
 from algorithms.transformer.model import LayerParams, Params
@@ -89,6 +90,10 @@ class ForwardCache:
     T_final: np.ndarray
     approximation: ExpApproximation | None
     qk_norms: list[list[float]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        mode = "exact" if self.approximation is None else f"fast, degree {self.approximation.degree}"
+        return short_repr("ForwardCache", X=self.X, layers=len(self.layers), T_final=self.T_final, mode=mode)
 
 
 def attention_approximation(bound: float, eps: float) -> ExpApproximation:
