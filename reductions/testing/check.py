@@ -49,6 +49,7 @@ from reductions.testing._require import TESTING_EXTRA
 
 try:
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as _seed
     from hypothesis.strategies import SearchStrategy
 except ImportError as exc:  # pragma: no cover - the testing extra is missing
     raise ImportError(TESTING_EXTRA) from exc
@@ -124,10 +125,10 @@ class _Run:
             return certificate is not None
         return certificate is not None and bool(_stage("verify", source, verify, source, certificate))
 
-    def execute(self, one: Callable, instances, max_examples: int | None) -> ReductionReport:
+    def execute(self, one: Callable, instances, max_examples: int | None, seed: int | None) -> ReductionReport:
         start = time.perf_counter()
         if isinstance(instances, SearchStrategy):
-            self._hypothesis(one, instances, max_examples)
+            self._hypothesis(one, instances, max_examples, seed)
         else:
             if isinstance(instances, (str, bytes)) or not isinstance(instances, Iterable):
                 raise TypeError(f"instances must be a hypothesis strategy or an iterable of instances, "
@@ -144,7 +145,8 @@ class _Run:
                                      "(pass verify= to check them)")
         return self.report
 
-    def _hypothesis(self, one: Callable, instances: SearchStrategy, max_examples: int | None) -> None:
+    def _hypothesis(self, one: Callable, instances: SearchStrategy, max_examples: int | None,
+                    seed: int | None) -> None:
         config = settings(max_examples=max_examples or 200, deadline=None, database=None, print_blob=False,
                           verbosity=Verbosity.quiet, report_multiple_bugs=True,
                           suppress_health_check=list(HealthCheck),
@@ -154,6 +156,9 @@ class _Run:
         @given(instances)
         def run(source):
             one(source)
+
+        if seed is not None:
+            run = _seed(seed)(run)
 
         try:
             run()
@@ -175,7 +180,7 @@ def _leaves(err: BaseException) -> list[BaseException]:
 
 def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Callable, instances, *,
                     verify: Callable | None = None, sizes: Callable | None = None,
-                    max_examples: int | None = 200) -> ReductionReport:
+                    max_examples: int | None = 200, seed: int | None = 0) -> ReductionReport:
     """Check a decision reduction direction by direction; raise :class:`ReductionError` with the smallest counterexample.
 
     Parameters
@@ -198,6 +203,9 @@ def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Call
     max_examples : instances to run (hypothesis: examples to generate; an
         iterable: how many of its items to take; ``None``: all of an
         iterable, 200 for a strategy).
+    seed : the hypothesis seed: the default ``0`` draws the same instances on
+        every run (a CI failure reproduces locally); ``None`` draws new ones
+        each run, to explore.
 
     Returns
     -------
@@ -230,8 +238,8 @@ def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Call
     >>> try:
     ...     check_reduction(broken, solve, solve_ov, cnfs(max_vars=4), max_examples=100)
     ... except ReductionError as err:
-    ...     print(err.direction, err.instance.num_vars)
-    no -> no 1
+    ...     print(err.instance.num_vars, err.direction in ("no -> no", "certificate"))
+    1 True
     """
     run = _Run(reduce, "decision", sizes, verify)
 
@@ -256,7 +264,7 @@ def check_reduction(reduce: Callable, source_solve: Callable, target_solve: Call
                 raise _fail("certificate", source, f"target certificate {_short(target_certificate)} decodes to "
                                                    f"{_short(decoded)}, not a certificate of the source")
 
-    return run.execute(one, instances, max_examples)
+    return run.execute(one, instances, max_examples, seed)
 
 
 def _pair(reduce: Callable, source):
@@ -268,7 +276,7 @@ def _pair(reduce: Callable, source):
 
 def check_family_reduction(reduce: Callable, source_solve: Callable, target_solve: Callable, instances, *,
                            verify: Callable | None = None, sizes: Callable | None = None,
-                           max_examples: int | None = 200) -> ReductionReport:
+                           max_examples: int | None = 200, seed: int | None = 0) -> ReductionReport:
     """Check a one-source-to-many-targets reduction: the source is YES iff some target is YES.
 
     Parameters
@@ -277,7 +285,7 @@ def check_family_reduction(reduce: Callable, source_solve: Callable, target_solv
         ``(key, target)`` pairs (e.g. :class:`~reductions.ov_to_gap.GapFamily`,
         keyed by advice; use ``enumerate`` for a plain list) and
         ``decode(key, target_certificate)`` a source certificate or ``None``.
-    source_solve, target_solve, instances, verify, max_examples :
+    source_solve, target_solve, instances, verify, max_examples, seed :
         as :func:`check_reduction`.
     sizes : ``sizes(source, pairs)`` with ``pairs`` the list of ``(key, target)``.
 
@@ -329,7 +337,7 @@ def check_family_reduction(reduce: Callable, source_solve: Callable, target_solv
                 raise _fail("certificate", source, f"target {_short(key, 60)}'s certificate {_short(c)} decodes to "
                                                    f"{_short(x)}, not a certificate of the source")
 
-    return run.execute(one, instances, max_examples)
+    return run.execute(one, instances, max_examples, seed)
 
 
 def _close(got, expected, atol: float, rtol: float) -> str | None:
@@ -356,7 +364,7 @@ def _close(got, expected, atol: float, rtol: float) -> str | None:
 
 def check_function_reduction(reduce: Callable, source_value: Callable, target_value: Callable, instances, *,
                              atol: float | Callable = 1e-9, rtol: float = 1e-9, sizes: Callable | None = None,
-                             max_examples: int | None = 200) -> ReductionReport:
+                             max_examples: int | None = 200, seed: int | None = 0) -> ReductionReport:
     """Check a reduction whose target computes the source's value: ``decode(target_value(t))`` must match ``source_value(s)``.
 
     Parameters
@@ -365,7 +373,7 @@ def check_function_reduction(reduce: Callable, source_value: Callable, target_va
         is the reduction's answer for the source.
     source_value : the reference value of a source instance (e.g. exact attention).
     target_value : the target's value (e.g. the loss gradient of every gradient instance).
-    instances, sizes, max_examples : as :func:`check_reduction`.
+    instances, sizes, max_examples, seed : as :func:`check_reduction`.
     atol : absolute tolerance, or ``atol(source, target) -> float`` (e.g. a
         proven error bound of the instance); ``rtol``: relative tolerance.
         Booleans, strings and ``None`` are compared exactly.
@@ -405,4 +413,4 @@ def check_function_reduction(reduce: Callable, source_value: Callable, target_va
         if why is not None:
             raise _fail("value", source, why)
 
-    return run.execute(one, instances, max_examples)
+    return run.execute(one, instances, max_examples, seed)
