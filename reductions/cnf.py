@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +69,8 @@ class CNF:
     ------
     ValueError
         If ``num_vars`` is not an integer in ``0..2^31 - 1`` (the variable
-        range of DIMACS solvers), or a literal is zero, not an integer, or
+        range of DIMACS solvers), ``clauses`` or one of its clauses is not a
+        sequence (a string included), or a literal is zero, not an integer, or
         names a variable above ``num_vars``.
 
     Examples
@@ -90,7 +91,11 @@ class CNF:
         if self.num_vars > MAX_INDEX:
             raise ValueError(f"num_vars must be at most 2^31 - 1 = {MAX_INDEX} (as in DIMACS), got {self.num_vars}")
         clauses = []
+        if isinstance(self.clauses, (str, bytes)) or not isinstance(self.clauses, Iterable):
+            raise ValueError(f"clauses must be a sequence of clauses (sequences of literals), got {self.clauses!r:.60}")
         for c, clause in enumerate(self.clauses):
+            if isinstance(clause, (str, bytes)) or not isinstance(clause, Iterable):
+                raise ValueError(f"clauses[{c}] must be a sequence of literals, got {clause!r:.60}")
             lits = []
             for lit in clause:
                 if isinstance(lit, bool) or not isinstance(lit, (int, np.integer)):

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps
+from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps, check_positive_int
 from algorithms.budget import check_budget, exact_attention_cost
 from algorithms.error_bounds import output_error, value_product_range, value_spread
 from algorithms.polynomial_method import (
@@ -82,9 +82,7 @@ def _check_fast(Q, K, V):
 
 def _block_rows(n_keys: int, n_queries: int, block_size: int | None) -> int:
     if block_size is not None:
-        if int(block_size) < 1:
-            raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
-        return int(block_size)
+        return check_positive_int("block_size", block_size)
     return max(1, min(n_queries, _BLOCK_ENTRIES // n_keys))
 
 

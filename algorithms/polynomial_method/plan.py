@@ -164,6 +164,7 @@ def _operations(k: int, degree: int, rank: int, n_keys) -> int:
 
 def _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, g, exact, max_flops, lower: bool) -> None:
     r = feature_rank(m, int(g)) if math.isfinite(g) else math.inf
+    r = r if r < 2.0**1023 else math.inf  # an exact int above float64's range (huge logits): as infinity
     fast = fast_flops(n_query, n_keys, r, d_v) if math.isfinite(r) else math.inf
     if fast > max(exact, max_flops):
         what = "at least the degree any Chebyshev truncation needs" if lower else "the certified degree"

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_same_rows
+from algorithms._checks import as_matrix, check_positive_int, check_same_rows
 from algorithms.kron import _row_kron
 from algorithms.polynomial_method import ExpApproximation, LowRankOperator, logit_bounds
 from algorithms.softmax import online_softmax, softmax_blocks
@@ -193,8 +193,7 @@ def head_forward(
     K = as_matrix("K", K, cols=Q.shape[1])
     V = as_matrix("V", V)
     check_same_rows(Q=Q, K=K, V=V)
-    if not (isinstance(block, (int, np.integer)) and block >= 1):
-        raise ValueError(f"block must be a positive integer, got {block!r}")
+    check_positive_int("block", block)
     scale = 1.0 / Q.shape[1]
     if approximation is None:
         out, lse = online_softmax(

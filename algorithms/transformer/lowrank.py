@@ -48,7 +48,7 @@ from typing import Protocol
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_same_rows
+from algorithms._checks import as_matrix, check_positive_int, check_same_rows
 from algorithms.polynomial_method import block_rows
 
 __all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
@@ -187,8 +187,7 @@ def lowrank_product(
     diagonal block for fewer Python steps.
     """
     H = as_matrix("H", H, rows=factors.n)
-    if not (isinstance(block, (int, np.integer)) and block >= 1):
-        raise ValueError(f"block must be a positive integer, got {block!r}")
+    check_positive_int("block", block)
     n, k = H.shape
     starts = list(range(0, n, block))
     first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)

@@ -248,9 +248,9 @@ TARGETS = [
            lambda c: attention_vjp(c["Q"], c["K"], c["V"], c["dO"], block_size=c["block_size"]),
            _check_vjp, _ARRAYS + ("dO", "block_size", "max_seconds", "max_memory"), weight=2,
            must_answer=lambda c: c["mode"] in ("valid", "magnitude", "dtype") and not isinstance(
-               _qkv_valid(c, vjp=True), str)),
+               _qkv_valid(c, vjp=True), str), infinite_ok=True),
     Target("attention_vjp_fast", qkv_cases(fast=True, vjp=True), _run_vjp_fast,
-           lambda c, r: _check_vjp(c, r[0], r[1]), _ARRAYS + ("dO",) + _FAST_PARAMS, weight=2),
+           lambda c, r: _check_vjp(c, r[0], r[1]), _ARRAYS + ("dO",) + _FAST_PARAMS, weight=2, infinite_ok=True),
     Target("exp_approximation", _interval_cases(), lambda c: exp_approximation(c["lo"], c["hi"], c["eps"]),
            _check_exp, ("lo", "hi", "eps", "interval", "half-width", "float64")),
     Target("chebyshev_truncation_error", _truncation_cases(),

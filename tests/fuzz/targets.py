@@ -6,7 +6,10 @@ call into the library) and ``check`` (the oracle: ``None`` when the returned
 value is right, else a one-line reason).  ``params`` lists the names an error
 message may name for the error to count as *clear*; ``must_answer(case)``,
 where given, says that the case is valid input the function has to answer
-(only a budget refusal is then an acceptable error).
+(only a budget refusal is then an acceptable error).  ``infinite_ok``: the
+answer may hold an infinity, which the oracle accepts only where the true
+answer's magnitude is above float64's range (products of huge values in
+tensor and poly-attention, gradients); NaN is never accepted.
 
 Cases come from :func:`draw_cases`: deterministic in ``(target, seed, index)``
 (hypothesis runs in blocks of :data:`CHUNK` seeded examples), so a defect is
@@ -20,9 +23,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -60,7 +62,7 @@ class Target:
     weight: float = 1.0
     oserror: bool = False
     must_answer: Callable[[dict], bool] | None = None
-    defaults: dict = field(default_factory=dict)
+    infinite_ok: bool = False
 
 
 @st.composite
@@ -96,18 +98,20 @@ def bound_param(mode: str) -> st.SearchStrategy:
     return st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0, 4.0]))
 
 
-def finite_leaves(value) -> bool:
-    """Whether every float in ``value`` (arrays, numbers, tuples, lists, dicts, objects with ``output``) is finite."""
+def finite_leaves(value, infinite_ok: bool = False) -> bool:
+    """Whether every float in ``value`` (arrays, numbers, tuples, lists, dicts, objects with ``output``) is finite
+    (with ``infinite_ok``: is not NaN)."""
+    bad = np.isnan if infinite_ok else (lambda x: ~np.isfinite(x))
     if isinstance(value, np.ndarray):
-        return value.dtype.kind not in "fc" or bool(np.all(np.isfinite(value)))
+        return value.dtype.kind not in "fc" or not bool(np.any(bad(value)))
     if isinstance(value, (float, np.floating)):
-        return math.isfinite(value)
+        return not bool(bad(value))
     if isinstance(value, (tuple, list)):
-        return all(finite_leaves(v) for v in value)
+        return all(finite_leaves(v, infinite_ok) for v in value)
     if isinstance(value, dict):
-        return all(finite_leaves(v) for v in value.values())
+        return all(finite_leaves(v, infinite_ok) for v in value.values())
     if hasattr(value, "output") and hasattr(value, "error_bound"):
-        return finite_leaves(value.output) and finite_leaves(value.error_bound)
+        return finite_leaves(value.output, infinite_ok) and finite_leaves(value.error_bound, infinite_ok)
     return True
 
 

@@ -15,7 +15,8 @@
 ``wrong``
     an answer the oracle rejects (including any answer to invalid input);
 ``nan-inf``
-    an answer holding NaN or an infinity (every target's answer is finite);
+    an answer holding NaN, or an infinity (except where :attr:`Target.infinite_ok`: the
+    oracle then accepts an infinity only where the true answer overflows float64);
 ``crash``
     any other exception (or a child killed by a signal);
 ``hang``
@@ -88,8 +89,8 @@ def judge(target: Target, case: dict) -> tuple[str, str]:
     except Exception as exc:  # noqa: BLE001 - any other exception is the defect being looked for
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return "crash", _short(f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})")
-    if not finite_leaves(result):
-        return "nan-inf", "the answer holds a NaN or an infinity"
+    if not finite_leaves(result, target.infinite_ok):
+        return "nan-inf", "the answer holds a NaN" + ("" if target.infinite_ok else " or an infinity")
     try:
         problem = target.check(case, result)
     except Timeout:
