@@ -32,6 +32,7 @@ import numpy as np
 
 from algorithms import _array
 from algorithms._checks import as_fast_matrices, as_matrix
+from algorithms._scaling import all_finite, exponent, scale
 from algorithms.attention.forward import (
     _block_rows,
     _check_qkv,
@@ -112,7 +113,14 @@ def attention_vjp(Q, K, V, dO, *, block_size: int | None = None):
     Q, K, V, dO = _check_vjp(Q, K, V, dO)
     b = _block_rows(K.shape[0], Q.shape[0], block_size)
     out, lse = _exact(Q, K, V, b)
-    return _vjp_exact(Q, K, V, dO, out, lse, b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _vjp_exact(Q, K, V, dO, out, lse, b)
+    if all_finite(*grads):
+        return grads
+    # dQ, dK are bilinear in (V, dO) and dV linear in dO: redo with both scaled by powers of two
+    a, c = exponent(V), exponent(dO)
+    dQ, dK, dV = _vjp_exact(Q, K, scale(V, -a), scale(dO, -c), scale(out, -a), lse, b)
+    return scale(dQ, a, c), scale(dK, a, c), scale(dV, c)
 
 
 # ---------------------------------------------------------------------------- fast
