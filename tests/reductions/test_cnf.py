@@ -288,3 +288,10 @@ def test_solver_crosses_chunk_boundaries():
     assert count_models(f) == 2**16
     x = solve(f)
     assert x[17] and not any(x[v] for v in range(1, 17))
+
+
+@pytest.mark.parametrize("clauses", [5, None, "1 2 0", [[1, 2], 3]])
+def test_clauses_that_are_not_sequences_are_a_value_error_naming_clauses(clauses):
+    """``CNF(3, 5)`` used to raise ``TypeError: 'int' object is not iterable`` (found by the fuzz suite)."""
+    with pytest.raises(ValueError, match=r"clauses(\[1\])? must be a sequence"):
+        CNF(3, clauses)

@@ -48,3 +48,11 @@ def test_vjp_checks_its_inputs():
     with pytest.raises(ValueError, match="dO must have 2 columns"):
         Q, K, V, dO = _vjp_inputs()
         attention_vjp(Q, K, V, dO[:, :1] @ np.ones((1, 3)))
+
+
+def test_vjp_of_values_near_the_float64_limit_is_not_nan():
+    """``dO V^T - delta`` was ``inf - inf`` for values near 1.8e308; the exact gradient here is 0 for dQ and dK."""
+    Q, K, V, dO = np.zeros((1, 2)), np.zeros((3, 2)), np.full((3, 1), 1.7e308), np.ones((1, 1))
+    dQ, dK, dV = attention_vjp(Q, K, V, dO)
+    assert np.array_equal(dQ, np.zeros((1, 2))) and np.array_equal(dK, np.zeros((3, 2)))
+    np.testing.assert_allclose(dV, np.full((3, 1), 1 / 3))
