@@ -93,12 +93,14 @@ class _Child:
 def run(settings: Settings, bar=None) -> dict:
     """Run the fuzz cases of :func:`plan`; return the summary (counts per target and outcome, defects, timing).
 
-    ``bar``: an object with ``update(n)`` (a tqdm bar), or ``None``.
+    ``bar``: an object with ``update(n)`` and ``total`` (a tqdm bar), or ``None``.
     """
     targets()  # import every target before forking: children start warm
     ctx = multiprocessing.get_context("fork")
     pending = collections.deque(plan(settings))
     planned = sum(stop - start for _, _, start, stop in pending)
+    if bar is not None:
+        bar.total = planned
     children = [_Child(ctx, settings) for _ in range(settings.workers)]
     counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     defects, seconds_by_target = [], collections.Counter()
