@@ -23,7 +23,6 @@ from tests.fuzz.worker import DEFECTS, OUTCOMES, serve
 __all__ = ["Settings", "plan", "run", "format_table", "GIB"]
 
 GIB = 2**30
-_GRACE = 5.0  # seconds past the case timeout before the parent kills a child whose timer did not fire
 
 
 @dataclass
@@ -33,7 +32,8 @@ class Settings:
     ``timeout`` is per case; ``address_space`` the ``RLIMIT_AS`` of every child;
     ``max_seconds`` / ``max_memory`` the library's own limits inside a case
     (:func:`algorithms.budget.limits`), set below the timeout and the address space
-    so that an honest refusal comes first.
+    so that an honest refusal comes first; ``grace`` the seconds past ``timeout``
+    after which the parent kills a child whose timer did not fire (a case stuck in C code).
     """
 
     cases: int = 10_000
@@ -44,6 +44,7 @@ class Settings:
     address_space: int = 2 * GIB
     max_seconds: float = 2.0
     max_memory: float = 1 * GIB
+    grace: float = 5.0
     only: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -154,8 +155,8 @@ def run(settings: Settings, bar=None) -> dict:
                 else:  # idle
                     child.job = None
             for child in list(children):
-                if child.current is not None and time.monotonic() - child.since > settings.timeout + _GRACE:
-                    record(child, child.current, "hang", f"killed after {settings.timeout + _GRACE:g} s", 0.0)
+                if child.current is not None and time.monotonic() - child.since > settings.timeout + settings.grace:
+                    record(child, child.current, "hang", f"killed after {settings.timeout + settings.grace:g} s", 0.0)
                     replace(child)
             if out_of_time:  # finish no more cases: stop the children where they are
                 break

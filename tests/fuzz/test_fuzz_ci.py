@@ -95,3 +95,32 @@ def test_a_parameter_is_named_as_a_word():
     assert names_parameter("Q must be finite", ("Q",))
     assert not names_parameter("Quota exceeded", ("Q",))
     assert names_parameter("max_seconds=2 exceeded", ("max_seconds",))
+
+
+def _probe_cases():
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries({"mode": st.just("valid"), "n": st.integers(0, 9)})
+
+
+def _allocate(case):
+    return np.ones(3 * 2**30 // 8)  # 3 GiB: above the child's 2 GiB address space
+
+
+def _blocked_spin(case):
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])  # the timer cannot fire: the parent must kill
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        pass
+
+
+@pytest.mark.parametrize(("run_probe", "outcome"), [(_allocate, "memory"), (_blocked_spin, "hang")])
+def test_children_record_a_blow_up_or_a_hang_and_are_replaced(monkeypatch, run_probe, outcome):
+    monkeypatch.setitem(targets(), "probe", Target("probe", _probe_cases(), run_probe, lambda c, r: None, ()))
+    start = time.monotonic()
+    summary = run(Settings(cases=3, seconds=60, workers=1, timeout=0.5, grace=1.0, only=("probe",)))
+    assert summary["targets"]["probe"] == {outcome: 3}  # each case recorded, the child replaced each time
+    assert [d["replay"] for d in summary["defects"]] == [f"python -m tests.fuzz --replay 'probe:0:{i}'" for i in range(3)]
+    assert time.monotonic() - start < 30
