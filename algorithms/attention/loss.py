@@ -23,13 +23,14 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms._checks import as_fast_matrices, as_matrix, check_bound
+from algorithms._scaling import scale
 from algorithms.attention.forward import (
     _block_rows,
     _exact,
     attention,
     low_rank_attention,
 )
-from algorithms.attention.vjp import _dq, _left_products, _vjp_exact
+from algorithms.attention.vjp import _dq, _left_products, vjp_exact_scaled
 from algorithms.error_bounds import attention_loss_grad_bounds
 
 __all__ = [
@@ -118,8 +119,9 @@ def attention_loss_grad(A1, A2, A3, E, X, Y) -> np.ndarray:
     Q, h = A1 @ X, A3 @ Y
     b = _block_rows(A2.shape[0], Q.shape[0], None)
     out, lse = _exact(Q, A2, h, b)
-    dQ = _vjp_exact(Q, A2, h, out - E, out, lse, b)[0]
-    return A1.T @ dQ
+    (dQ, _, _), (a, c) = vjp_exact_scaled(Q, A2, h, out - E, out, lse, b)
+    with np.errstate(over="ignore"):
+        return scale(A1.T @ dQ, a, c)  # the factors of values near float64's range applied last
 
 
 def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: float | None = None):

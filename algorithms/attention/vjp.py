@@ -113,14 +113,25 @@ def attention_vjp(Q, K, V, dO, *, block_size: int | None = None):
     Q, K, V, dO = _check_vjp(Q, K, V, dO)
     b = _block_rows(K.shape[0], Q.shape[0], block_size)
     out, lse = _exact(Q, K, V, b)
-    with np.errstate(over="ignore", invalid="ignore"):
-        grads = _vjp_exact(Q, K, V, dO, out, lse, b)
-    if all_finite(*grads):
-        return grads
-    # dQ, dK are bilinear in (V, dO) and dV linear in dO: redo with both scaled by powers of two
-    a, c = exponent(V), exponent(dO)
-    dQ, dK, dV = _vjp_exact(Q, K, scale(V, -a), scale(dO, -c), scale(out, -a), lse, b)
+    (dQ, dK, dV), (a, c) = vjp_exact_scaled(Q, K, V, dO, out, lse, b)
     return scale(dQ, a, c), scale(dK, a, c), scale(dV, c)
+
+
+def vjp_exact_scaled(Q, K, V, dO, out, lse, block: int):
+    """``((dQ', dK', dV'), (a, c))`` with ``dQ = dQ' 2^a 2^c``, ``dK = dK' 2^a 2^c``, ``dV = dV' 2^c``.
+
+    ``(a, c) = (0, 0)`` unless the plain VJP overflows (values or ``dO`` near
+    float64's range make ``dO V^T - delta`` an ``inf - inf``): then ``V`` and
+    ``dO`` are divided by powers of two ``2^a >= max|V|``, ``2^c >= max|dO|``
+    (dQ and dK are bilinear in them, dV linear in ``dO``; :mod:`algorithms._scaling`),
+    and the caller applies the factors last.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _vjp_exact(Q, K, V, dO, out, lse, block)
+    if all_finite(*grads):
+        return grads, (0, 0)
+    a, c = exponent(V), exponent(dO)
+    return _vjp_exact(Q, K, scale(V, -a), scale(dO, -c), scale(out, -a), lse, block), (a, c)
 
 
 # ---------------------------------------------------------------------------- fast

@@ -1,9 +1,11 @@
-"""Fuzz targets of matrix attention: forward and VJP, exact and fast, the exp approximation, and ``python -m algorithms``.
+"""Fuzz targets of matrix attention: forward, VJP and training gradient, exact and fast, the exp approximation, the CLI.
 
 Oracles: :func:`tests.fuzz.oracles.attention_reference` (mpmath softmax from
 the definition) for every forward output, fast outputs within their own
 certified ``error_bound`` of it; :func:`tests.fuzz.oracles.attention_vjp_reference`
-for the exact VJP, the fast VJP within :func:`attention_vjp_error_bound`;
+for the exact VJP, the fast VJP within :func:`attention_vjp_error_bound`, and
+the training gradient ``dL/dX = A1^T dQ`` (at ``dO = Att - E``) within
+:func:`attention_loss_grad_error_bound` for the fast one;
 mpmath ``exp`` at random points for :func:`exp_approximation`.
 """
 
@@ -21,6 +23,9 @@ from algorithms.attention import (
     attention,
     attention_error_bound,
     attention_fast,
+    attention_loss_grad,
+    attention_loss_grad_error_bound,
+    attention_loss_grad_fast,
     attention_vjp,
     attention_vjp_error_bound,
     attention_vjp_fast,
@@ -141,6 +146,60 @@ def _run_vjp_fast(c):
     return grads, attention_vjp_error_bound(c["Q"], c["K"], c["V"], c["dO"], c["eps"], c["bound"])
 
 
+# ---------------------------------------------------------------------------- the training gradient dL/dX
+_LOSS = ("A1", "A2", "A3", "E", "X", "Y")
+
+
+@st.composite
+def _loss_cases(draw, fast: bool = False) -> dict:
+    mode = draw(st.sampled_from(MODES))
+    n, d = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    shapes = {"A1": (n, d), "A2": (n, d), "A3": (n, d), "E": (n, d), "X": (d, d), "Y": (d, d)}
+    case = {"mode": mode, **draw(operands(shapes, mode, scale=draw(st.sampled_from([0.5, 1.0]))))}
+    if fast:
+        case["eps"], case["bound"] = draw(eps_param(mode)), draw(bound_param(mode))
+    return case
+
+
+def _check_loss_grad(case: dict, G, bound=0.0) -> str | None:
+    """``dL/dX = A1^T dQ`` with ``dQ`` the VJP of attention at ``(A1 X, A2, A3 Y)`` and ``dO = Att - E`` (AS24a C.7)."""
+    arrays = check_shapes(case, _LOSS)
+    if isinstance(arrays, str):
+        return arrays
+    A1, A2, A3, E, X, Y = arrays
+    n, d = A1.shape
+    if any(a.shape != (n, d) for a in (A2, A3, E)) or X.shape != (d, d) or Y.shape != (d, d):
+        return "returned an answer for mismatched shapes " + " ".join(f"{k}{a.shape}" for k, a in zip(_LOSS, arrays))
+    if np.shape(G) != (d, d):
+        return f"dL/dX has shape {np.shape(G)}"
+    with np.errstate(over="ignore", invalid="ignore"):
+        Q, V = A1 @ X, A3 @ Y
+    if not (np.all(np.isfinite(Q)) and np.all(np.isfinite(V))):
+        return None  # A1 X or A3 Y overflows float64: no float64 reference, only the shape is checked
+    out = _reference(Q, A2, V).value
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = out - E
+    ref = attention_vjp_reference(Q, A2, V, c) if np.all(np.isfinite(c)) else None
+    if ref is None:
+        return None
+    (dQ, tol), _, _ = ref
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = A1.T @ dQ
+        tol = np.abs(A1).T @ (tol + 16 * 2.0**-53 * (d + 4) * np.abs(dQ)) + 8 * n * 2.0**-53 * (np.abs(A1).T @ np.abs(dQ))
+    err = np.abs(np.asarray(G, dtype=float) - want)
+    bad = err > tol + bound + 1e-300
+    if bad.any():
+        i = tuple(np.argwhere(bad)[0])
+        return f"dL/dX{list(i)} = {G[i]!r}, reference {want[i]!r}, error {err[i]:.3g} > {(tol + bound)[i]:.3g}"
+    return None
+
+
+def _run_loss_grad_fast(c):
+    args = [c[k] for k in _LOSS]
+    return (attention_loss_grad_fast(*args, c["eps"], c["bound"]),
+            attention_loss_grad_error_bound(*args, c["eps"], c["bound"]))
+
+
 # ---------------------------------------------------------------------------- exp approximation
 @st.composite
 def _interval_cases(draw) -> dict:
@@ -251,6 +310,10 @@ TARGETS = [
                _qkv_valid(c, vjp=True), str), infinite_ok=True),
     Target("attention_vjp_fast", qkv_cases(fast=True, vjp=True), _run_vjp_fast,
            lambda c, r: _check_vjp(c, r[0], r[1]), _ARRAYS + ("dO",) + _FAST_PARAMS, weight=2, infinite_ok=True),
+    Target("attention_loss_grad", _loss_cases(), lambda c: attention_loss_grad(*(c[k] for k in _LOSS)),
+           _check_loss_grad, _LOSS + ("A1 X", "A3 Y", "max_seconds", "max_memory"), infinite_ok=True),
+    Target("attention_loss_grad_fast", _loss_cases(fast=True), _run_loss_grad_fast,
+           lambda c, r: _check_loss_grad(c, *r), _LOSS + ("A1 X", "A3 Y") + _FAST_PARAMS, infinite_ok=True),
     Target("exp_approximation", _interval_cases(), lambda c: exp_approximation(c["lo"], c["hi"], c["eps"]),
            _check_exp, ("lo", "hi", "eps", "interval", "half-width", "float64")),
     Target("chebyshev_truncation_error", _truncation_cases(),

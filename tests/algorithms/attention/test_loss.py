@@ -74,3 +74,10 @@ def test_loss_gradient_checks_its_inputs():
         attention_loss_grad_fast(A1, A2, A3, E, X, np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="A1 X has an entry .* above the promised bound"):
         attention_loss_grad_fast(A1, A2, A3, E, 10 * X, Y, bound=1.0)
+
+
+def test_loss_grad_with_values_near_the_float64_limit_is_not_nan():
+    """``c h^T - delta`` was ``inf - inf`` for ``A3 Y`` near 1e300 (fuzz suite); here every logit is 0 and dL/dX = 0."""
+    ones = np.ones((2, 1))
+    G = attention_loss_grad(ones, np.zeros((2, 1)), ones, np.zeros((2, 1)), np.zeros((1, 1)), np.array([[1e300]]))
+    assert np.array_equal(G, np.zeros((1, 1)))
