@@ -46,6 +46,36 @@ def _check_read(case: dict, f) -> str | None:
     return None if f == want else f"read {f!r}, expected {want!r}"
 
 
+@st.composite
+def _path_cases(draw) -> dict:
+    kind = draw(st.sampled_from(["file", "file", "missing", "directory", "long name", "binary"]))
+    return {"mode": "valid" if kind == "file" else "params", "kind": kind, "case": draw(dimacs_cases()),
+            "as_path": draw(st.booleans())}
+
+
+def _run_read_path(c):
+    """``read_dimacs`` on a file (``str`` or ``Path``): the DIMACS case written out, or a path that cannot be read."""
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = {"file": os.path.join(tmp, "f.cnf"), "missing": os.path.join(tmp, "no", "f.cnf"), "directory": tmp,
+                "long name": os.path.join(tmp, "f" * 300), "binary": os.path.join(tmp, "b.cnf")}[c["kind"]]
+        c["names"] = (path, repr(path), os.path.basename(path))
+        if c["kind"] == "file":
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(c["case"].text)
+        if c["kind"] == "binary":
+            with open(path, "wb") as fh:
+                fh.write(b"p cnf 1 1\n\xff\xfe 1 0\n")
+        return read_dimacs(Path(path) if c["as_path"] else path)
+
+
+def _check_read_path(case: dict, f) -> str | None:
+    if case["kind"] != "file":
+        return f"read {f!r} from a {case['kind']} path"
+    return _check_read(case, f)
+
+
 def _run_round_trip(c):
     f = c["cnf"]
     return read_dimacs(write_dimacs(f, c["comments"]))
@@ -212,6 +242,9 @@ TARGETS = [
            lambda c: read_dimacs(c["case"].text), _check_read,
            ("text_or_path", "line", "header", "clause", "literal", "variable", "DIMACS", "p cnf", "number"),
            weight=2, oserror=True, must_answer=lambda c: c["case"].valid),
+    Target("read_dimacs(path)", _path_cases(), _run_read_path, _check_read_path,
+           ("text_or_path", "line", "header", "clause", "literal", "variable", "DIMACS", "p cnf", "number", "UTF-8"),
+           oserror=True, must_answer=lambda c: c["kind"] == "file" and c["case"].valid),
     Target("write_dimacs+read_dimacs",
            st.fixed_dictionaries({"mode": st.just("valid"), "cnf": cnfs(max_vars=12, max_clauses=8),
                                   "comments": st.lists(st.text(max_size=8), max_size=2)}),

@@ -7,7 +7,8 @@
     an answer, and the oracle agrees (or the target has none and the answer is well formed);
 ``error``
     a clear refusal: ``ValueError`` or ``TypeError`` (``OSError`` for targets
-    that read files) whose message names one of the target's parameters;
+    that read files) whose message names one of the target's parameters (or
+    one of the case's ``"names"``, e.g. the path of a file it reads);
 ``unclear-error``
     such an exception whose message names none of them;
 ``refused``
@@ -83,7 +84,7 @@ def judge(target: Target, case: dict) -> tuple[str, str]:
         must = target.must_answer is not None and target.must_answer(case) and not isinstance(exc, BudgetExceeded)
         if must:
             return "refused", _short(message)
-        if not names_parameter(str(exc), target.params + ("max_seconds", "max_memory")):
+        if not names_parameter(str(exc), target.params + ("max_seconds", "max_memory") + tuple(case.get("names", ()))):
             return "unclear-error", _short(message)
         return "error", _short(message)
     except Exception as exc:  # noqa: BLE001 - any other exception is the defect being looked for
