@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["as_matrix", "as_fast_matrices", "check_same_rows", "check_eps", "check_bound", "check_positive_int",
-           "max_norm"]
+           "check_integer", "max_norm"]
 
 
 def as_matrix(name: str, X, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
@@ -160,10 +160,29 @@ def check_eps(eps: float, name: str = "eps") -> float:
     return float(eps)
 
 
+def check_integer(name: str, value, *, least: int = 0) -> int:
+    """``value`` as an ``int`` if it is an integer ``>= least`` (Python or numpy; not ``bool``), else ``ValueError``.
+
+    Strings, floats (``2.0`` included), ``None`` and ``True`` are refused rather than converted;
+    the message names ``name``.
+
+    Examples
+    --------
+    >>> check_integer("num_clauses", np.int64(0))
+    0
+    >>> check_integer("num_vars", None, least=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_vars must be a positive integer, got None
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{name} must be {'a positive integer' if least == 1 else f'an integer >= {least}'}, "
+                         f"got {value!r}")
+    return int(value)
+
+
 def check_positive_int(name: str, value) -> int:
     """``value`` as an ``int`` if it is an integer ``>= 1`` (Python or numpy; not ``bool``), else ``ValueError`` naming ``name``.
-
-    Strings, floats (``2.0`` included) and ``True`` are refused rather than converted.
 
     Examples
     --------
@@ -174,9 +193,7 @@ def check_positive_int(name: str, value) -> int:
     ...
     ValueError: block must be a positive integer, got '4'
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_integer(name, value, least=1)
 
 
 def max_norm(*arrays: np.ndarray) -> float:

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from algorithms.attention import attention, attention_fast
 from algorithms.tensor_attention import tensor_attention
-from reductions.cnf import CNF, read_dimacs, write_dimacs
+from reductions.cnf import CNF, planted_kcnf, read_dimacs, write_dimacs
 from reductions.gap import HammingGapInstance
 from reductions.gap_to_attention import gap3_to_tensor_attention, gap_to_attention, hamming_to_attention
+from reductions.ov import planted_ov
 from reductions.ov_to_attention import ov_to_attention
 from reductions.pipeline import decide_sat
 from reductions.sat_to_ov import sat_to_ov
@@ -29,7 +30,9 @@ from reductions.testing.strategies import (
     dimacs_cases,
     gap_instances,
     hostile_arrays,
+    labelled,
     ov_instances,
+    seeds,
 )
 from tests.fuzz.matrix_targets import cli_check, run_cli
 from tests.fuzz.oracles import has_orthogonal_pair, max_inner_product, satisfiable, satisfies
@@ -100,6 +103,50 @@ def _check_cnf(case: dict, f) -> str | None:
     if not ok:
         return f"accepted num_vars={n!r}, clauses={clauses!r}"
     return None if f.clauses == tuple(tuple(int(v) for v in c) for c in clauses) else f"clauses became {f.clauses}"
+
+
+# ---------------------------------------------------------------------------- generators
+_SIZES = st.integers(-2, 9) | st.sampled_from([1.5, True, None, "3", np.int64(4), 2**70, 2**31 - 1, 10**6])
+
+
+@st.composite
+def _generator_cases(draw) -> dict:
+    mode = draw(st.sampled_from(["valid", "params"]))
+    if mode == "valid":
+        n = draw(st.integers(1, 8))
+        sizes = (n, draw(st.integers(0, 12)), draw(st.integers(1, n)))
+        seed = draw(seeds())
+    else:
+        sizes = (draw(_SIZES), draw(_SIZES), draw(_SIZES))
+        seed = draw(labelled(seeds).map(lambda t: t[0]))
+    return {"mode": mode, "which": draw(st.sampled_from(["planted_kcnf", "planted_ov"])), "sizes": sizes,
+            "seed": seed, "orthogonal": draw(st.booleans())}
+
+
+def _run_generator(c):
+    n, M, k = c["sizes"]
+    if c["which"] == "planted_kcnf":
+        return planted_kcnf(n, M, k, seed=c["seed"])
+    return planted_ov(n, M, c["orthogonal"], seed=c["seed"])
+
+
+def _check_generator(case: dict, result) -> str | None:
+    n, M, k = case["sizes"]
+    ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (n, M, k))
+    if case["which"] == "planted_kcnf":
+        if not (ints and n >= 1 and M >= 0 and 1 <= k <= n):
+            return f"returned a formula for num_vars={n!r}, num_clauses={M!r}, k={k!r}"
+        f, x = result
+        if (f.num_vars, f.num_clauses) != (n, M) or any(len(set(map(abs, c))) != k for c in f.clauses):
+            return f"sizes {f.num_vars}, {f.num_clauses} or clause widths differ from {n}, {M}, k={k}"
+        return None if f.satisfies(x) else "the planted assignment does not satisfy the formula"
+    if not (ints and n >= 1 and M >= 1):
+        return f"returned an instance for N={n!r}, m={M!r}"
+    inst, pair = result
+    if has_orthogonal_pair(inst.A, inst.B) != case["orthogonal"]:
+        return f"orthogonal={case['orthogonal']} but the instance says otherwise"
+    return None if pair is None or int(np.asarray(inst.A)[pair[0]] @ np.asarray(inst.B)[pair[1]]) == 0 else \
+        f"the planted pair {pair} is not orthogonal"
 
 
 # ---------------------------------------------------------------------------- SAT -> OV -> attention
@@ -253,6 +300,8 @@ TARGETS = [
                ch in "".join(c["comments"]) for ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")),
     Target("CNF", _cnf_args(), lambda c: CNF(c["num_vars"], c["clauses"]), _check_cnf,
            ("num_vars", "clauses", "literal")),
+    Target("planted_kcnf/planted_ov", _generator_cases(), _run_generator, _check_generator,
+           ("num_vars", "num_clauses", "k", "N", "m", "p", "rng", "seed", "max_seconds", "max_memory")),
     Target("decide_sat", _decide_cases(),
            lambda c: decide_sat(c["cnf"], c["via"], c["algorithm"], eps=c["eps"], progress=False), _check_decide,
            ("eps", "max_rank", "max_seconds", "max_memory", "B", "rank", "fast"), weight=2),
