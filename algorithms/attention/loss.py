@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms._checks import as_fast_matrices, as_matrix, check_bound
-from algorithms._scaling import scale
+from algorithms._scaling import exponent, scale
 from algorithms.attention.forward import (
     _block_rows,
     _exact,
@@ -161,8 +161,11 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
     Q, h = A1 @ X, A3 @ Y
     check_bound(bound, **{"A1 X": Q, "A2": A2})
     P = low_rank_attention(Q, A2, eps, bound)
-    out, VK, PK = _left_products(P, h, A2)  # f h, f (h (x) A2), f A2: one pass, O(n r d^2)
-    return A1.T @ _dq(out - E, out, VK, PK)
+    a, k = exponent(h), exponent(A2)  # h and A2 scaled by powers of two in the products (algorithms._scaling)
+    out, VK, PK = _left_products(P, scale(h, -a), scale(A2, -k))  # f h, f (h (x) A2), f A2: O(n r d^2)
+    c = out - scale(E, -a)  # c 2^-a; then dQ 2^-(2a + k)
+    with np.errstate(over="ignore"):
+        return scale(A1.T @ _dq(c, out, VK, PK), a, a, k)
 
 
 def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound=None):

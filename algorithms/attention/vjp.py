@@ -197,9 +197,23 @@ def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = Non
     """
     Q, K, V, dO = _check_vjp_fast(Q, K, V, dO)
     P = low_rank_attention(Q, K, eps, bound)
-    out, VK, PK = _left_products(P, V, K)
-    dK, dV = _dk_dv(P, Q, V, dO, out)
-    return _dq(dO, out, VK, PK), dK, dV
+    return _fast_vjp_scaled(P, Q, K, V, dO)
+
+
+def _fast_vjp_scaled(P: LowRankOperator, Q, K, V, dO):
+    """``(dQ, dK, dV)`` from ``P~``, with ``V, dO, Q, K`` divided by powers of two inside the products.
+
+    ``P~`` is built from the unscaled ``Q, K``; the gradients are linear in each of
+    ``V``, ``dO`` and (given ``P~``) in the ``K`` of ``dQ`` and the ``Q`` of ``dK``,
+    so scaling each to ``max|X| < 1`` (exactly: powers of two, :mod:`algorithms._scaling`)
+    and applying the factors last keeps products like ``dO ⊗ Q`` of huge inputs
+    from overflowing where the gradient itself is in range.
+    """
+    a, c, q, k = (exponent(X) for X in (V, dO, Q, K))
+    Vs, dOs = scale(V, -a), scale(dO, -c)
+    out, VK, PK = _left_products(P, Vs, scale(K, -k))
+    dK, dV = _dk_dv(P, scale(Q, -q), Vs, dOs, out)
+    return scale(_dq(dOs, out, VK, PK), a, c, k), scale(dK, a, c, q), scale(dV, c)
 
 
 def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):

@@ -129,9 +129,11 @@ _GRID = 4  # half-widths snap to 2^{j/4}: at most 19 % wider, so nearby inputs s
 
 
 def _snap_up(x: float) -> float:
-    """The smallest ``2^{j/4} >= x`` (0 for 0)."""
+    """The smallest ``2^{j/4} >= x`` (0 for 0; ``inf`` where that is above float64's range)."""
     if x <= 0:
         return 0.0
+    if not x <= 2.0**1023:  # a half-width near float64's limit (logits near 1e308): no grid point above it
+        return math.inf
     j = math.ceil(_GRID * math.log2(x) - 1e-9)
     y = 2.0 ** (j / _GRID)
     while y < x:

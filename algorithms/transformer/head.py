@@ -196,9 +196,12 @@ def head_forward(
     check_positive_int("block", block)
     scale = 1.0 / Q.shape[1]
     if approximation is None:
-        out, lse = online_softmax(
-            contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, scale, causal, block)
-        )
+        try:
+            out, lse = online_softmax(
+                contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, scale, causal, block)
+            )
+        except ValueError as exc:  # logits Q K^T / d_h above float64's range: say which inputs
+            raise ValueError(f"Q and K: {exc}") from None
         return out, HeadCache(Q, K, V, out, lse, causal, None, block)
     bounds = _check_interval(Q, K, scale, approximation)
     factors = LowRankOperator(Q, (K,), approximation, scale, bounds=bounds)

@@ -54,12 +54,16 @@ class Reference:
     def __init__(self, value: np.ndarray, tol: np.ndarray | None, lo: np.ndarray, hi: np.ndarray) -> None:
         self.value, self.tol, self.lo, self.hi = value, tol, lo, hi
 
-    def mismatch(self, out) -> str | None:
-        """``None`` if ``out`` matches, else a one-line description of the worst entry."""
+    def mismatch(self, out, bound=0.0) -> str | None:
+        """``None`` if ``out`` matches, else a one-line description of the worst entry.
+
+        ``bound``: an approximation's own certified error (per column or entry), added to the
+        tolerance and to the slack of the range check."""
         out = np.asarray(out, dtype=np.float64)
         if out.shape != self.value.shape:
             return f"shape {out.shape}, expected {self.value.shape}"
-        slack = 4 * U * np.maximum(np.abs(self.lo), np.abs(self.hi)) + 4 * TINY
+        bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), out.shape)
+        slack = 4 * U * np.maximum(np.abs(self.lo), np.abs(self.hi)) + 4 * TINY + bound
         outside = (out < self.lo - slack) | (out > self.hi + slack)
         if outside.any():
             i = tuple(np.argwhere(outside)[0])
@@ -67,10 +71,11 @@ class Reference:
         if self.tol is None:
             return None
         err = np.abs(out - self.value)
-        bad = err > self.tol
+        bad = err > self.tol + bound
         if bad.any():
             i = tuple(np.argwhere(bad)[0])
-            return f"entry {i} = {out[i]!r}, reference {self.value[i]!r}, error {err[i]:.3g} > tolerance {self.tol[i]:.3g}"
+            return (f"entry {i} = {out[i]!r}, reference {self.value[i]!r}, error {err[i]:.3g} > tolerance "
+                    f"{(self.tol + bound)[i]:.3g}")
         return None
 
 
