@@ -356,8 +356,9 @@ def plan_fast_path(
     rows = [max([int(n_query)] + n_keys)] * len(n_keys) if sums is None else [int(sums)]
     exact = exact_flops(n_query, n_keys, m, d_v)
     summed = int(sum(n_keys) if sums is None else sums)
-    if not (math.isfinite(bounds.lo) and math.isfinite(bounds.hi)):
-        _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, math.inf, exact, max_flops, True)
+    if not all(math.isfinite(x) for x in (bounds.lo, bounds.hi, bounds.centre, bounds.half_width)):
+        # no degree covers an infinite interval: refused even where max_flops is infinite
+        _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, math.inf, exact, min(max_flops, 2.0**1023), True)
     if bounds.half_width <= eps / 8:
         return _constant(bounds, eps, m, k, n_query, n_keys, d_v, summed, dtype, rows)
     cs, hs = _snap(bounds)

@@ -109,10 +109,15 @@ def _check_tensor_vjp(case: dict, grads, bounds=None) -> str | None:
               (np.einsum("abl,al->bl", dKr, K1), np.einsum("abl,al->bl", tKr, np.abs(K1))),
               (np.einsum("abl,bl->al", dVr, V2), np.einsum("abl,bl->al", tVr, np.abs(V2))),
               (np.einsum("abl,al->bl", dVr, V1), np.einsum("abl,al->bl", tVr, np.abs(V1)))]
-    slack = 64 * 2.0**-53 * max(float(np.max(np.abs(v), initial=0.0)) for v, _ in expect)
-    for name, g, (value, tol), extra in zip(("dQ", "dK1", "dK2", "dV1", "dV2"), grads, expect, bounds or [0.0] * 5):
+    top = {k: float(np.max(np.abs(X))) for k, X in zip(("Q", "K1", "K2", "V1", "V2", "dO"), valid)}
+    count = 16 * (Q.shape[0] + 1) * (n1 + 1) * (n2 + 1) * (V1.shape[1] + 1) * 2.0**-1074
+    floors = [count * (1 + top[a] * top[b]) for a, b in (("K1", "K2"), ("Q", "K2"), ("Q", "K1"), ("dO", "V2"),
+                                                          ("dO", "V1"))]  # underflow times the last two factors
+    for name, g, (value, tol), extra, floor in zip(("dQ", "dK1", "dK2", "dV1", "dV2"), grads, expect,
+                                                   bounds or [0.0] * 5, floors):
         err = np.abs(np.asarray(g, dtype=float) - value)
-        bad = err > tol + extra + slack + 1e-300
+        slack = 64 * 2.0**-53 * np.abs(value) + floor  # the pull-back's own rounding
+        bad = err > tol + extra + slack
         if bad.any():
             i = tuple(np.argwhere(bad)[0])
             return f"{name}{list(i)} = {g[i]!r}, reference {value[i]!r}, error {err[i]:.3g}"

@@ -149,7 +149,8 @@ def attention_vjp_reference(Q: np.ndarray, K: np.ndarray, V: np.ndarray, dO: np.
 
     ``dS = P ∘ (dO V^T - delta 1^T)``, ``delta_i = <dO_i, O_i>``; ``dQ = dS K / d``,
     ``dK = dS^T Q / d``, ``dV = P^T dO``.  The tolerance of each entry is a relative
-    error times the same sums with every term replaced by its absolute value.
+    error times the same sums with every term replaced by its absolute value, plus
+    float64's underflow (``2^-1074`` per intermediate, times the last factor).
     """
     d = Q.shape[1]
     with mpmath.workprec(_PREC):
@@ -176,7 +177,11 @@ def attention_vjp_reference(Q: np.ndarray, K: np.ndarray, V: np.ndarray, dO: np.
         dK, dKa = prod(dS, Qm, m, n, d, tA=True) / d, prod(dSa, absQ, m, n, d, tA=True) / d
         dV, dVa = prod(P, dOm, m, n, dv, tA=True), prod(P, absdO, m, n, dv, tA=True)
     rel = 6 * math.expm1(2 * delta) + (m + d + dv + 8) * 8 * U
-    return [(g, rel * a + 16 * m * TINY) for g, a in ((dQ, dQa), (dK, dKa), (dV, dVa))]
+    # float64 underflow: an intermediate (a weight, dO V^T, dS) below 2^-1074 is off by that much in absolute terms,
+    # and the last product multiplies it by K, Q or dO: the floor of each gradient.
+    c = 16 * (n + 1) * (m + 1) * (dv + 1) * TINY
+    floors = [c * (1 + float(np.max(np.abs(X)))) for X in (K, Q, dO)]
+    return [(g, rel * a + f) for (g, a), f in zip(((dQ, dQa), (dK, dKa), (dV, dVa)), floors)]
 
 
 # ---------------------------------------------------------------------------- brute force

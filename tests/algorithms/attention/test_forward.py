@@ -174,3 +174,12 @@ def test_block_size_must_be_a_positive_integer_not_converted(block_size):
     """``"4"`` and ``2.5`` used to be read as 4 and 2 by ``int()``."""
     with pytest.raises(ValueError, match="block_size must be a positive integer"):
         attention(np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 1)), block_size=block_size)
+
+
+def test_fast_path_with_inputs_of_opposite_huge_magnitudes():
+    """Q ~ 1e150 and K ~ 1e-150 give logits near 1, but the features q^g overflowed and k^g underflowed: NaN.
+    The operator now balances Q and K by powers of two (logits unchanged exactly)."""
+    rng = np.random.default_rng(0)
+    Q, K, V = rng.uniform(-1, 1, (5, 2)) * 1e150, rng.uniform(-1, 1, (6, 2)) * 1e-150, rng.uniform(-1, 1, (6, 2))
+    res = attention(Q, K, V, method="fast", eps=1e-6)
+    assert np.all(np.abs(res.output - attention(Q, K, V)) <= res.error_bound)
