@@ -130,8 +130,9 @@ def rounding_output_error(entry_error: float, sampled_error: float, value_max, u
     are ``a_j (1 + rho_j)`` against the normaliser's ``a_j (1 + rho'_j)``,
     ``|rho|, |rho'| <= e_r``, so the average moves by at most
     ``2 e_r max|v| / (1 - e_r)``; the final division adds ``u max|v|``.  In
-    float64 this is a few ulps of ``max|V|`` and is not added (docs); the float32
-    fast paths add it.
+    float64 this is a few ulps of ``max|V|``; :func:`~algorithms.polynomial_method.fast_result`
+    adds it in both dtypes (without it the bound of a constant value column was 0,
+    below the rounding of the computed output: found by the fuzz suite).
 
     Examples
     --------
