@@ -261,7 +261,10 @@ def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
     lo, hi = column_range(Vs[0])
     for V in Vs[1:]:
         a, b = column_range(V)
-        corners = np.stack([lo * a, lo * b, hi * a, hi * b])
+        with np.errstate(over="ignore", invalid="ignore"):
+            corners = np.stack([lo * a, lo * b, hi * a, hi * b])
+        # an exact 0 times a range that overflowed (inf standing for a huge finite value) is 0, not NaN
+        corners = np.where(np.isnan(corners), 0.0, corners)
         lo, hi = corners.min(axis=0), corners.max(axis=0)
     return lo, hi
 
@@ -277,7 +280,9 @@ def value_spread(*Vs: np.ndarray) -> np.ndarray:
     [2.0, 4.0]
     """
     lo, hi = value_product_range(Vs)
-    return hi - lo
+    with np.errstate(invalid="ignore"):
+        spread = hi - lo
+    return np.where(np.isnan(spread), np.inf, spread)  # both ends overflowed to one infinity: spread unknown
 
 
 def output_error(entry_error: float, spread):
@@ -305,6 +310,8 @@ def output_error(entry_error: float, spread):
     """
     if not 0 <= entry_error < 1:
         raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
+    if entry_error == 0:  # exact weights: 0 even for a spread that overflowed to inf (0 * inf would be NaN)
+        return np.zeros_like(np.asarray(spread, dtype=float))
     return entry_error * spread / (1 + np.sqrt(1 - entry_error * entry_error))
 
 
