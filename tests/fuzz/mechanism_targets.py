@@ -113,8 +113,12 @@ def _check_tensor_vjp(case: dict, grads, bounds=None) -> str | None:
               (np.einsum("abl,al->bl", dVr, V1), np.einsum("abl,al->bl", tVr, np.abs(V1)))]
     top = {k: float(np.max(np.abs(X))) for k, X in zip(("Q", "K1", "K2", "V1", "V2", "dO"), valid)}
     count = 16 * (Q.shape[0] + 1) * (n1 + 1) * (n2 + 1) * (V1.shape[1] + 1) * 2.0**-1074
-    floors = [count * (1 + top[a] * top[b]) for a, b in (("K1", "K2"), ("Q", "K2"), ("Q", "K1"), ("dO", "V2"),
-                                                          ("dO", "V1"))]  # underflow times the last two factors
+    # float64 underflow: a subnormal intermediate (K1 ∘ K2, dO ∘ V1, a weight ...) is off by 2^-1074, times
+    # every factor it is multiplied by afterwards: the product of (1 + max|X|) over the gradient's factors
+    factors = {"dQ": ("dO", "V1", "V2", "K1", "K2"), "dK1": ("dO", "V1", "V2", "Q", "K2"),
+               "dK2": ("dO", "V1", "V2", "Q", "K1"), "dV1": ("dO", "V2"), "dV2": ("dO", "V1")}
+    with np.errstate(over="ignore"):
+        floors = [count * float(np.prod([1 + top[k] for k in factors[g]])) for g in factors]
     for name, g, (value, tol), extra, floor in zip(("dQ", "dK1", "dK2", "dV1", "dV2"), grads, expect,
                                                    bounds or [0.0] * 5, floors):
         err = np.abs(np.asarray(g, dtype=float) - value)
