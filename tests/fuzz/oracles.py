@@ -189,9 +189,9 @@ def attention_vjp_reference(Q: np.ndarray, K: np.ndarray, V: np.ndarray, dO: np.
     # float64 underflow: an intermediate (a weight, dO V^T, dS) below 2^-1074 is off by that much in absolute terms,
     # and the last product multiplies it by K, Q or dO: the floor of each gradient.
     c = 16 * (n + 1) * (m + 1) * (dv + 1) * TINY
-    top = {k: float(np.max(np.abs(X))) for k, X in (("Q", Q), ("K", K), ("dO", dO))}
-    with np.errstate(over="ignore"):  # O = P V below 2^-1074 is off by that, delta = <dO, O> by |dO| times it
-        floors = [c * (1 + top["dO"]) * (1 + top[k]) for k in ("K", "Q")] + [c * (1 + top["dO"])]
+    top = {k: float(np.max(np.abs(X))) for k, X in (("Q", Q), ("K", K), ("V", V), ("dO", dO))}
+    with np.errstate(over="ignore"):  # a subnormal intermediate (O = P V, dS K) times the later factors
+        floors = [c * (1 + top["dO"]) * (1 + top["V"]) * (1 + top[k]) for k in ("K", "Q")] + [c * (1 + top["dO"])]
     return [(g, rel * a + f) for (g, a), f in zip(((dQ, dQa), (dK, dKa), (dV, dVa)), floors)]
 
 
