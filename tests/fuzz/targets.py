@@ -21,6 +21,7 @@ shared strategies module.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections.abc import Callable
@@ -128,6 +129,32 @@ def _chunk_seed(name: str, seed: int, chunk: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{name}:{seed}:{chunk}".encode()).digest()[:8], "little")
 
 
+@contextlib.contextmanager
+def _no_local_constants():
+    """Switch off hypothesis' constants harvested from the project's loaded modules, while cases are drawn.
+
+    Hypothesis mixes literals found in every loaded local module into its draws; which
+    modules a long-lived worker has loaded depends on the cases it ran before, so the
+    same ``(target, seed, index)`` would draw different cases in different runs (and
+    ``--replay`` would not reproduce).  Private API: if it moves, nothing is patched.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+
+        empty = type(providers._local_constants)()
+        saved = providers._get_local_constants
+    except (ImportError, AttributeError, TypeError):  # pragma: no cover - another hypothesis version
+        yield
+        return
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = saved
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 def _chunk(name: str, seed: int, chunk: int) -> list[dict]:
     """The :data:`CHUNK` cases of block ``chunk`` of ``name`` under ``seed`` (fewer if hypothesis runs out)."""
     out: list[dict] = []
@@ -139,7 +166,8 @@ def _chunk(name: str, seed: int, chunk: int) -> list[dict]:
     def collect(case):
         out.append(case)
 
-    collect()
+    with _no_local_constants():
+        collect()
     return out
 
 

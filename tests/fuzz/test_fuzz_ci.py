@@ -124,3 +124,17 @@ def test_children_record_a_blow_up_or_a_hang_and_are_replaced(monkeypatch, run_p
     assert summary["targets"]["probe"] == {outcome: 3}  # each case recorded, the child replaced each time
     assert [d["replay"] for d in summary["defects"]] == [f"python -m tests.fuzz --replay 'probe:0:{i}'" for i in range(3)]
     assert time.monotonic() - start < 30
+
+
+def test_cases_do_not_depend_on_the_modules_loaded_before():
+    """Hypothesis mixes constants from loaded project modules into its draws; a worker's cases must not depend on
+    which targets it ran before (else ``--replay`` would not reproduce a defect)."""
+    import subprocess
+    import sys
+
+    script = ("{extra}\nimport hashlib\nfrom tests.fuzz.targets import draw_cases\nh = hashlib.sha256()\n"
+              "for i, c in draw_cases('exp_approximation', 0, 0, 60): h.update(repr(sorted(map(repr, c.items()))).encode())\n"
+              "print(h.hexdigest())")
+    out = [subprocess.run([sys.executable, "-c", script.format(extra=extra)], capture_output=True, text=True,
+                          check=True, timeout=120).stdout for extra in ("", "import algorithms.threshold, reductions.tour")]
+    assert out[0] == out[1] and out[0]
