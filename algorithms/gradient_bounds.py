@@ -196,12 +196,23 @@ def tensor_attention_vjp_bounds(op: LowRankOperator, Q, K1, K2, V1, V2, dO) -> t
     S = _centred_score_bound(e, xp.abs(dO) @ spread) + per_unit * (xp.abs(dO) @ vmax)
     aK1, aK2 = xp.max(xp.abs(K1), axis=0), xp.max(xp.abs(K2), axis=0)
     aV1, aV2 = xp.max(xp.abs(V1), axis=0), xp.max(xp.abs(V2), axis=0)
-    bQ = xp.reshape(S, (-1, 1)) * xp.reshape(aK1 * aK2, (1, -1)) / d
-    m1, m2 = op.marginals(_array.concat(xp, [xp.reshape(S, (-1, 1)) * xp.abs(Q), xp.abs(dO)]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        bQ = xp.reshape(S, (-1, 1)) * xp.reshape(aK1 * aK2, (1, -1)) / d
+    if _scaling.all_finite(S):
+        # S |Q| and |dO| enter the marginals scaled by powers of two (linear in each): no overflow inside
+        s_, q_, o_ = _scaling.exponent(S), _scaling.exponent(Q), _scaling.exponent(dO)
+        Y = _array.concat(xp, [xp.reshape(_scaling.scale(S, -s_), (-1, 1)) * xp.abs(_scaling.scale(Q, -q_)),
+                               xp.abs(_scaling.scale(dO, -o_))])
+        m1, m2 = ((_scaling.scale(m[:, :d], s_, q_), _scaling.scale(m[:, d:], o_)) for m in op.marginals(Y))
+    else:  # a score bound above float64's range: every bound that uses it is infinite
+        inf = xp.asarray(math.inf, dtype=bQ.dtype)
+        m1, m2 = ((inf * _array.ones(xp, (int(K.shape[0]), d), bQ), inf * _array.ones(xp, (int(K.shape[0]), p), bQ))
+                  for K in (K1, K2))
     cK = (1 + e) / d
-    bK1, bK2 = cK * m1[:, :d] * aK2, cK * m2[:, :d] * aK1
-    bV1, bV2 = e * (1 + e) * m1[:, d : d + p] * aV2, e * (1 + e) * m2[:, d : d + p] * aV1
-    return bQ, bK1, bK2, bV1, bV2
+    with np.errstate(over="ignore", invalid="ignore"):
+        bK1, bK2 = cK * m1[0] * aK2, cK * m2[0] * aK1
+        bV1, bV2 = e * (1 + e) * m1[1] * aV2, e * (1 + e) * m2[1] * aV1
+    return tuple(_no_nan(xp, b) for b in (bQ, bK1, bK2, bV1, bV2))
 
 
 def tensor_attention_loss_grad_bounds(op: LowRankOperator, A1, A2, A3, c, spread, value_max=None):

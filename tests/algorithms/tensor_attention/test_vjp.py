@@ -102,3 +102,12 @@ def test_fast_vjp_with_inputs_of_opposite_huge_magnitudes():
     bound = tensor_attention_vjp_error_bound(Q, K1, K2, V1, V2, dO)
     for f, e, b in zip(fast, exact, bound):
         assert np.all(np.isfinite(f)) and np.all(np.abs(f - e) <= b + 1e-12 * np.abs(e))
+
+
+def test_vjp_error_bound_with_an_overflowing_score_times_q():
+    """``S |Q|`` of dO ~ 1e300 and Q ~ 1e10 overflowed inside the marginals: "Y must be finite" (fuzz suite)."""
+    rng = np.random.default_rng(5)
+    Q, K1, K2 = rng.uniform(-1, 1, (3, 2)) * 1e10, rng.uniform(-1, 1, (3, 2)) * 1e-10, rng.uniform(-1, 1, (3, 2))
+    V1, V2, dO = rng.uniform(-1, 1, (3, 1)), rng.uniform(-1, 1, (3, 1)), rng.uniform(-1, 1, (3, 1)) * 1e300
+    bounds = tensor_attention_vjp_error_bound(Q, K1, K2, V1, V2, dO)
+    assert all(not np.any(np.isnan(b)) and np.all(b >= 0) for b in bounds)
