@@ -62,26 +62,31 @@ def _check_vjp_fast(Q, K1, K2, V1, V2, dO):
 
 
 # ---------------------------------------------------------------------------- exact
-def _vjp_exact(Q, K1, K2, V1, V2, dO, scale, only_dQ=False, forward=None):
-    """Streamed exact VJP: the forward pass for ``(O, lse)`` (or ``forward``), then one replay of its blocks."""
+def _vjp_exact(Q, K1, K2, V1, V2, dO, scale, only_dQ=False, forward=None, products=None):
+    """Streamed exact VJP: the forward pass for ``(O, lse)`` (or ``forward``), then one replay of its blocks.
+
+    ``products = (Qp, K1p, K2p)``, where given, replaces ``Q, K1, K2`` in the gradients' products (not in
+    the logits): scaled copies.
+    """
     out, lse = _exact(Q, K1, K2, V1, V2, scale) if forward is None else forward
+    Qp, K1p, K2p = (Q, K1, K2) if products is None else products
     delta = np.einsum("il,il->i", dO, out)
     n2 = K2.shape[0]
     dQ, dK1, dK2 = np.zeros_like(Q), np.zeros_like(K1), np.zeros_like(K2)
     dV1, dV2 = np.zeros_like(V1), np.zeros_like(V2)
     for qs, js, f in softmax_blocks(lse=lse, **_softmax_pass(Q, K1, K2, scale)):
-        Qb, dOb = Q[qs], dO[qs]
+        Qb, dOb = Qp[qs], dO[qs]
         dOV1 = _column_kron(dOb, V1[js])
         F = (dOV1 @ V2.T).reshape(f.shape)  # q[i, j1, j2]
         F -= delta[qs, None, None]
         F *= f
         F2 = F.reshape(-1, n2)
-        FK2 = (F2 @ K2).reshape(F.shape[0], F.shape[1], -1)
-        dQ[qs] += np.einsum("ijm,jm->im", FK2, K1[js])
+        FK2 = (F2 @ K2p).reshape(F.shape[0], F.shape[1], -1)
+        dQ[qs] += np.einsum("ijm,jm->im", FK2, K1p[js])
         if only_dQ:
             continue
         dK1[js] += np.einsum("ijm,im->jm", FK2, Qb)
-        dK2 += F2.T @ _column_kron(Qb, K1[js])
+        dK2 += F2.T @ _column_kron(Qb, K1p[js])
         f2 = f.reshape(-1, n2)
         fV2 = (f2 @ V2).reshape(f.shape[0], f.shape[1], -1)
         dV1[js] += np.einsum("ijl,il->jl", fV2, dOb)
@@ -143,11 +148,13 @@ def tensor_attention_vjp(Q, K1, K2, V1, V2, dO):
         return grads
     # values or dO near float64's range (dO (V1 ⊘ V2)^T - delta was inf - inf): the gradients are linear in each of
     # V1, V2, dO (dV1 has no V1, dV2 no V2), so redo with them scaled by powers of two and scale back last
-    a1, a2, c = (_scaling.exponent(X) for X in (V1, V2, dO))
-    dQ, dK1, dK2, dV1, dV2 = _vjp_exact(Q, K1, K2, _scaling.scale(V1, -a1), _scaling.scale(V2, -a2),
-                                        _scaling.scale(dO, -c), 1.0 / Q.shape[1])[:5]
-    return (*(_scaling.scale(G, a1, a2, c) for G in (dQ, dK1, dK2)), _scaling.scale(dV1, a2, c),
-            _scaling.scale(dV2, a1, c))
+    # (and Q, K1, K2 in the products, not in the logits: Q ∘ K1 of entries ~1e299 overflowed)
+    a1, a2, c, q, k1, k2 = (_scaling.exponent(X) for X in (V1, V2, dO, Q, K1, K2))
+    sc = _scaling.scale
+    dQ, dK1, dK2, dV1, dV2 = _vjp_exact(Q, K1, K2, sc(V1, -a1), sc(V2, -a2), sc(dO, -c), 1.0 / Q.shape[1],
+                                        products=(sc(Q, -q), sc(K1, -k1), sc(K2, -k2)))[:5]
+    return (sc(dQ, a1, a2, c, k1, k2), sc(dK1, a1, a2, c, q, k2), sc(dK2, a1, a2, c, q, k1), sc(dV1, a2, c),
+            sc(dV2, a1, c))
 
 
 # ---------------------------------------------------------------------------- fast

@@ -111,3 +111,13 @@ def test_vjp_error_bound_with_an_overflowing_score_times_q():
     V1, V2, dO = rng.uniform(-1, 1, (3, 1)), rng.uniform(-1, 1, (3, 1)), rng.uniform(-1, 1, (3, 1)) * 1e300
     bounds = tensor_attention_vjp_error_bound(Q, K1, K2, V1, V2, dO)
     assert all(not np.any(np.isnan(b)) and np.all(b >= 0) for b in bounds)
+
+
+def test_vjp_with_q_and_k1_near_1e299_is_not_nan():
+    """``Q ∘ K1`` of entries ~1e299 overflowed in dK2 = F^T (Q ∘ K1) with F = 0: NaN (fuzz suite); the retry now
+    scales Q, K1, K2 in the products too.  One key pair takes all the weight, so F = 0 and every dK is 0."""
+    Q, K1, K2 = np.array([[1e299]]), np.array([[1e299]]), np.array([[500.0], [-300.0]])
+    V1, V2, dO = np.array([[1.0]]), np.array([[1.0], [2.0]]), np.array([[1.0]])
+    dQ, dK1, dK2, dV1, dV2 = tensor_attention_vjp(Q, K1, K2, V1, V2, dO)
+    assert not any(np.any(np.isnan(G)) for G in (dQ, dK1, dK2, dV1, dV2))
+    assert np.array_equal(dK2, np.zeros((2, 1))) and np.array_equal(dV2, np.array([[1.0], [0.0]]))
