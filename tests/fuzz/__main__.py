@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"summary: {path}")
     for d in summary["defects"]:
         print(f"DEFECT {d['outcome']} {d['target']}#{d['index']}: {d['detail']}  -- {d['replay']}")
+    for name, what in summary["known_defects"].items():
+        print(f"KNOWN DEFECT {name}: {what}")
     return 1 if summary["defects"] else 0
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 
-from tests.fuzz.targets import CHUNK, targets
+from tests.fuzz.targets import CHUNK, KNOWN_DEFECTS, targets
 from tests.fuzz.worker import DEFECTS, OUTCOMES, serve
 
 __all__ = ["Settings", "plan", "run", "format_table", "GIB"]
@@ -175,6 +175,7 @@ def run(settings: Settings, bar=None) -> dict:
         "targets": {n: {o: counts[n][o] for o in OUTCOMES if counts[n][o]} for n in sorted(counts)},
         "seconds_by_target": {n: round(s, 2) for n, s in sorted(seconds_by_target.items())},
         "defects": defects,
+        "known_defects": {n: KNOWN_DEFECTS[n] for n in sorted(counts) if n in KNOWN_DEFECTS},
     }
 
 

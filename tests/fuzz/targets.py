@@ -41,10 +41,20 @@ from reductions.testing.strategies import (
     scaled_arrays,
 )
 
-__all__ = ["Target", "CHUNK", "MODES", "targets", "draw_cases", "operands", "eps_param", "bound_param",
+__all__ = ["Target", "CHUNK", "KNOWN_DEFECTS", "MODES", "targets", "draw_cases", "operands", "eps_param", "bound_param",
            "finite_leaves"]
 
 CHUNK = 50
+
+#: Defects the suite finds that are not fixed yet, by target: printed with every summary (and still counted).
+KNOWN_DEFECTS = {
+    "tensor_attention_vjp_fast": (
+        "tensor_attention_vjp_error_bound is not a valid entrywise bound for keys whose attention weight is tiny "
+        "next to the others: it scales the computed marginals of f~, which the rank-r sums get only to an absolute "
+        "rounding of the large terms (so a bound can be ~1e-17, even negative, while the fast dK1 entry is off by "
+        "~1e-8, small against the gradient's scale); it needs an absolute term gamma_r u (|U| |M|). "
+        "Reproducer: python -m tests.fuzz --replay 'tensor_attention_vjp_fast:0:160'"),
+}
 #: How hostile a case is: valid moderate input, valid input at extreme magnitudes, other dtypes and layouts,
 #: one operand replaced by anything, one operand of a wrong shape, parameters outside their contract.
 MODES = ("valid", "magnitude", "dtype", "hostile", "shape", "params")
