@@ -49,13 +49,17 @@ class Settings:
 
 
 def plan(settings: Settings) -> list[tuple[str, int, int, int]]:
-    """The jobs ``(target, seed, start, stop)``: the cases split by weight, cut at chunk boundaries, interleaved."""
+    """The jobs ``(target, seed, start, stop)``: the cases split by weight (exactly ``cases`` in all, at least one
+    per target), cut at chunk boundaries, interleaved."""
     chosen = {n: t for n, t in targets().items() if not settings.only or n in settings.only}
     unknown = set(settings.only) - set(chosen)
     if unknown:
         raise ValueError(f"unknown target(s) {sorted(unknown)}; known: {sorted(targets())}")
     total = sum(t.weight for t in chosen.values())
-    counts = {n: max(1, round(settings.cases * t.weight / total)) for n, t in chosen.items()}
+    share = {n: settings.cases * t.weight / total for n, t in chosen.items()}
+    counts = {n: max(1, int(x)) for n, x in share.items()}
+    for n in sorted(share, key=lambda n: share[n] - int(share[n]), reverse=True)[:settings.cases - sum(counts.values())]:
+        counts[n] += 1  # the remainder to the largest fractions: exactly `cases` in all (more only if targets > cases)
     per_target = {n: [(n, settings.seed, s, min(s + CHUNK, c)) for s in range(0, c, CHUNK)] for n, c in counts.items()}
     jobs = []
     for row in range(max(len(v) for v in per_target.values())):
