@@ -40,7 +40,9 @@ rows are still non-negative and sum to one, and every entry of ``f~`` is
 within a factor ``(1 +- eps)/(1 -+ eps)`` of ``f`` (masking keeps this: it
 removes the same entries from both).  The fast VJP is the exact formula with
 ``f~`` in place of ``f`` (the paper's scheme), *not* the derivative of the fast
-forward pass.
+forward pass.  Fast mode runs in the namespace, device and dtype of ``Q, K, V``
+(numpy or any Array-API library); in float32 the entry error is certified with
+float32's rounding (:func:`head_entry_error`, recorded in ``HeadCache.entry_error``).
 
 References
 ----------
@@ -53,6 +55,7 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,11 +63,18 @@ import numpy as np
 from algorithms import _array
 from algorithms._checks import as_fast_matrices, as_matrix, check_same_rows, max_norm
 from algorithms.error_bounds import entry_error, gamma
-from algorithms.polynomial_method import ExpApproximation, LowRankOperator, feature_rank, logit_bounds
+from algorithms.polynomial_method import (
+    ExpApproximation,
+    Float32Limit,
+    LowRankOperator,
+    approximate_exp,
+    feature_rank,
+    logit_bounds,
+)
 from algorithms.softmax import online_softmax, softmax_blocks
 from algorithms.transformer.lowrank import lowrank_product
 
-__all__ = ["PolynomialFactors", "HeadCache", "head_forward", "head_vjp", "head_entry_error"]
+__all__ = ["PolynomialFactors", "HeadCache", "head_forward", "head_vjp", "head_entry_error", "float32_approximation"]
 
 #: Row blocks of ``U1 = phi(Q)``, ``U2 = psi(K)`` with ``U1 U2^T = P(scale Q K^T)``:
 #: the ``k = 2`` low-rank operator of the core, ``PolynomialFactors(Q, K, approximation, scale)``
@@ -165,6 +175,45 @@ def head_entry_error(approximation: ExpApproximation, d_head: int, n: int, *, bl
                        extra_gamma=gamma(-(-int(n) // int(block)) + 1))
 
 
+def float32_approximation(bound: float, d_head: int, eps: float, n: int, *, block: int = 128) -> ExpApproximation:
+    """float32 fast heads: the lowest-degree ``P`` on ``[-B^2, B^2]`` whose float32 entry error is ``<= eps``.
+
+    The entry error is :func:`head_entry_error` with ``dtype="float32"`` (every
+    logit's absolute sum at most ``B^2``: per-head entries ``<= B``).  ``P``'s
+    own error is asked for ``eps``, ``eps/2``, ``eps/4`` in turn (the rounding
+    takes the rest).
+
+    Raises
+    ------
+    Float32Limit
+        (a ``ValueError``) The float32 rounding alone is above ``eps/2``: pass
+        float64 arrays, or ask for a larger ``eps`` (the message says which).
+    Float64Limit
+        As :func:`~algorithms.polynomial_method.approximate_exp`.
+
+    Examples
+    --------
+    >>> P = float32_approximation(1.0, 4, 1e-3, 1000)
+    >>> P.degree, bool(head_entry_error(P, 4, 1000, dtype="float32") <= 1e-3)
+    (5, True)
+    """
+    rounding = 0.0
+    for eps_poly in (eps, eps / 2, eps / 4):
+        P = approximate_exp(bound, 2, eps_poly)
+        error = head_entry_error(P, d_head, n, block=block, dtype="float32")
+        if error <= eps:
+            return P
+        rounding = error - 1.01 * P.sampled_error
+        if rounding > eps / 2:
+            break
+    raise Float32Limit(
+        f"fast path refused (float32 limit of the arithmetic, not the lower bound): float32 inputs put the "
+        f"certified float32 rounding of an attention entry at {rounding:.3g} > eps={eps:g} (unit roundoff 2^-24, "
+        f"logits in [-B^2, B^2] with B={bound:g}, n={n}, block={block}); pass float64 arrays for "
+        f"eps={eps:g}, or ask for eps >= {2 * rounding:.2g} in float32",
+        digits=math.log10(max(rounding, 1e-300) / eps) + 24 * math.log10(2), rounding=rounding)
+
+
 def _check_interval(Q, K, scale: float, P: ExpApproximation):
     """Certify the logit interval of ``(Q, K)`` in ``O(n d_h)``; ``ValueError`` unless it lies in ``P``'s."""
     B = max_norm(Q, K)
@@ -193,6 +242,9 @@ def head_forward(
     Parameters
     ----------
     Q, K, V : (n, d_h) arrays
+        Exact mode: read as numpy float64.  Fast mode: numpy or any Array-API
+        library (one for all three), float32 kept; ``O`` and the cache are of
+        that kind and dtype.
     causal : bool
         Causal mask ``M_ij = [i >= j]``; otherwise no mask.
     approximation : ExpApproximation or None

@@ -154,6 +154,9 @@ def lowrank_product(
     factors : Factors
         Supplies the row blocks ``U1[a:b]``, ``U2[a:b]`` (each ``(b - a, r)``).
     H : (n, k) array
+        numpy or the factors' Array-API namespace; float32 kept (each block's
+        float32 sum spans ``block`` rows, the running state is accumulated in
+        float64).
     causal : bool
         Apply the causal mask ``M`` (``M_ij = 1`` iff ``i >= j``); otherwise
         ``M`` is all ones and the result is ``U1 (U2^T H)``.

@@ -27,6 +27,19 @@ past ``B`` the polynomial is outside its certified interval and its error is
 unbounded (``head_forward`` also checks the certified logit interval).  A ``B``
 too large for float64 at ``eps`` raises ``Float64Limit`` (arithmetic, not the lower bound).  Both modes record the measured max-norms in ``cache.qk_norms``.
 
+Namespaces.  Fast mode runs in the library of ``X`` (numpy, torch, CuPy,
+``array-api-strict``; :mod:`algorithms._array`), on its device and in its
+dtype: the weights (numpy, or of that library) are cast to it once per call,
+and ``Y``, the caches, ``dX`` and every gradient are arrays of that kind.
+float32 ``X`` stays float32: every head is certified with float32's rounding
+(:func:`~algorithms.transformer.head.float32_approximation` picks ``P`` so that
+:func:`~algorithms.transformer.head.head_entry_error` is at most ``eps`` on
+``[-B^2, B^2]``, else ``Float32Limit``); the rest of the network is plain float32
+arithmetic, as it is plain float64 arithmetic otherwise.
+``cache.entry_error`` is the largest certified entry error of the heads.
+Exact mode, :mod:`.depth`, :func:`~.model.flatten` and
+:func:`~.model.sgd_step` are numpy (float64).
+
 References
 ----------
 .. [1] Y. Liang, Z. Sha, Z. Shi, Z. Song, Y. Zhou. Multi-layer transformers
@@ -36,7 +49,6 @@ References
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -44,8 +56,8 @@ import numpy as np
 from algorithms import _array
 from algorithms._checks import as_fast_matrices, as_matrix, check_eps, max_norm
 from algorithms._display import short_repr
-from algorithms.polynomial_method import ExpApproximation, Float32Limit, approximate_exp
-from algorithms.transformer.head import HeadCache, head_entry_error, head_forward, head_vjp
+from algorithms.polynomial_method import ExpApproximation, approximate_exp
+from algorithms.transformer.head import HeadCache, float32_approximation, head_forward, head_vjp
 from algorithms.transformer.losses import LOSSES, cross_entropy_loss, mse_loss
 from algorithms.transformer.model import LayerParams, Params
 
@@ -150,30 +162,6 @@ def _check_block(block) -> int:
     return int(block)
 
 
-def _float32_approximation(config, eps: float, n: int, block: int) -> ExpApproximation:
-    """float32 fast mode: the lowest-degree ``P`` whose float32 entry error (:func:`head_entry_error`) is ``<= eps``.
-
-    ``P``'s own error is asked for ``eps``, ``eps/2``, ``eps/4`` in turn (the
-    rounding takes the rest), on ``[-B^2, B^2]``; a float32 rounding above
-    ``eps/2`` is refused with :class:`~algorithms.polynomial_method.Float32Limit`.
-    """
-    rounding = 0.0
-    for eps_poly in (eps, eps / 2, eps / 4):
-        P = attention_approximation(config.bound, eps_poly)
-        error = head_entry_error(P, config.d_head, n, block=block, dtype="float32")
-        if error <= eps:
-            return P
-        rounding = error - 1.01 * P.sampled_error
-        if rounding > eps / 2:
-            break
-    raise Float32Limit(
-        f"fast path refused (float32 limit of the arithmetic, not the lower bound): float32 inputs put the "
-        f"certified float32 rounding of an attention entry at {rounding:.3g} > eps={eps:g} (unit roundoff 2^-24, "
-        f"logits in [-B^2, B^2] with B={config.bound:g}, n={n}, block={block}); pass float64 arrays for "
-        f"eps={eps:g}, or ask for eps >= {2 * rounding:.2g} in float32",
-        digits=math.log10(max(rounding, 1e-300) / eps) + 24 * math.log10(2), rounding=rounding)
-
-
 def _like(params: Params, X) -> Params:
     """``params`` in the namespace, device and dtype of ``X`` (numpy float64 ``X``: ``params`` itself)."""
     xp = _array.namespace(X)
@@ -253,7 +241,9 @@ def forward(
     ----------
     params : Params
     X : (n, d) array
-        Input sequence (already embedded).
+        Input sequence (already embedded).  Fast mode: numpy or any Array-API
+        array (module docstring: the result has its kind and dtype); exact
+        mode: read as a numpy float64 array.
     method : {"exact", "fast"}
         Default ``"exact"``; ``mode`` is accepted as the older name.
     eps : float
@@ -272,6 +262,9 @@ def forward(
         If ``X`` is not a finite ``(n, d)`` array, ``method`` is unknown,
         ``eps`` is outside ``(0, 1)``, or (fast mode) a per-head query or key
         entry exceeds ``config.bound`` (the message names layer and head).
+    Float32Limit
+        (a ``ValueError``) float32 ``X`` in fast mode where float32's rounding
+        cannot certify ``eps`` (the message names the ``eps`` it reaches).
 
     Examples
     --------
@@ -294,7 +287,8 @@ def forward(
         X = as_fast_matrices(("X", X, None, c.d))[1][0]
         params = _like(params, X)
         if _array.dtype_name(X.dtype) == "float32":
-            approximation = _float32_approximation(c, check_eps(eps), int(X.shape[0]), _check_block(block))
+            approximation = float32_approximation(c.bound, c.d_head, check_eps(eps), int(X.shape[0]),
+                                                  block=_check_block(block))
         else:
             approximation = attention_approximation(c.bound, eps)
     else:
@@ -340,11 +334,12 @@ def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarra
     cache : ForwardCache
         From :func:`forward`; its mode (exact or fast) is used throughout.
     dY : (n, d_out) array
+        Fast mode: of the forward's library (cast to its dtype).
 
     Returns
     -------
     grads : Params
-        Same structure as ``params``.
+        Same structure as ``params``; arrays of the forward's kind and dtype.
     dX : (n, d) array
 
     Raises
