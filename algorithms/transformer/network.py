@@ -49,7 +49,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,7 +59,7 @@ from algorithms._display import short_repr
 from algorithms.polynomial_method import ExpApproximation, approximate_exp
 from algorithms.transformer.head import HeadCache, float32_approximation, head_forward, head_vjp
 from algorithms.transformer.losses import LOSSES, cross_entropy_loss, mse_loss
-from algorithms.transformer.model import LayerParams, Params
+from algorithms.transformer.model import LayerParams, Params, cast_params
 
 __all__ = [
     "ForwardCache",
@@ -160,23 +160,6 @@ def _check_block(block) -> int:
     if isinstance(block, bool) or not (isinstance(block, (int, np.integer)) and block >= 1):
         raise ValueError(f"block must be a positive integer, got {block!r}")
     return int(block)
-
-
-def _like(params: Params, X) -> Params:
-    """``params`` in the namespace, device and dtype of ``X`` (numpy float64 ``X``: ``params`` itself)."""
-    xp = _array.namespace(X)
-    if _array.is_numpy(xp) and _array.dtype_name(X.dtype) == "float64":
-        return params
-
-    def cast(W):
-        if isinstance(W, np.ndarray):
-            return _array.from_numpy(xp, W, X) if not _array.is_numpy(xp) else W.astype(X.dtype, copy=False)
-        if _array.namespace(W) is not xp and not _array.is_numpy(xp):
-            W = _array.from_numpy(xp, _array.to_numpy(W), X)
-        return _array.astype(xp, W, X.dtype)
-
-    layers = [LayerParams(*(cast(getattr(layer, f.name)) for f in fields(LayerParams))) for layer in params.layers]
-    return Params(params.config, layers, cast(params.W_out))
 
 
 def _layer_norm(xp, Z):
@@ -285,7 +268,7 @@ def forward(
     approximation = None
     if method == "fast":
         X = as_fast_matrices(("X", X, None, c.d))[1][0]
-        params = _like(params, X)
+        params = cast_params(params, X)
         if _array.dtype_name(X.dtype) == "float32":
             approximation = float32_approximation(c.bound, c.d_head, check_eps(eps), int(X.shape[0]),
                                                   block=_check_block(block))
@@ -366,7 +349,7 @@ def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarra
         dY = as_matrix("dY", dY, rows=n, cols=params.config.d_out)
     else:
         dY = as_fast_matrices(("dY", dY, n, params.config.d_out), dtype=_array.dtype_name(cache.X.dtype))[1][0]
-        params = _like(params, cache.X)
+        params = cast_params(params, cache.X)
     dW_out = cache.T_final.T @ dY
     dT = dY @ params.W_out.T
     grads: list[LayerParams] = []
