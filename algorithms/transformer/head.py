@@ -366,7 +366,7 @@ def head_vjp(cache: HeadCache, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if cache.approximation is None:
         dO = as_matrix("dO", dO, rows=n, cols=dv)
     else:
-        dO = as_fast_matrices(("dO", dO, n, dv), dtype=_array.dtype_name(Q.dtype))[1][0]
+        dO = as_fast_matrices(("dO", dO, n, dv), ("O", cache.O), dtype=_array.dtype_name(Q.dtype))[1][0]
     delta = xp.reshape(xp.sum(dO * cache.O, axis=1), (-1, 1))
     # right: [K, V_0 o K, ..., V_{dv-1} o K];  left: [dO, delta o Q, dO_0 o Q, ...]
     right = _array.concat(xp, [K, _array.row_kron(xp, V, K)])

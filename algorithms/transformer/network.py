@@ -348,7 +348,9 @@ def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarra
     if cache.approximation is None:
         dY = as_matrix("dY", dY, rows=n, cols=params.config.d_out)
     else:
-        dY = as_fast_matrices(("dY", dY, n, params.config.d_out), dtype=_array.dtype_name(cache.X.dtype))[1][0]
+        # with cache.X: one library per call (a numpy dY beside torch activations is refused)
+        dY = as_fast_matrices(("dY", dY, n, params.config.d_out), ("X", cache.X),
+                              dtype=_array.dtype_name(cache.X.dtype))[1][0]
         params = cast_params(params, cache.X)
     dW_out = cache.T_final.T @ dY
     dT = dY @ params.W_out.T
