@@ -172,8 +172,8 @@ def lowrank_product(
     Raises
     ------
     ValueError
-        If ``H`` is not a finite 2-d array with ``factors.n`` rows, or
-        ``block < 1``.
+        If ``H`` is not a finite 2-d array with ``factors.n`` rows or not of
+        the factors' library, or ``block < 1``.
 
     Examples
     --------
@@ -191,6 +191,7 @@ def lowrank_product(
     diagonal block for fewer Python steps.
     """
     xp, (H,) = as_fast_matrices(("H", H, factors.n, None))
+    _array.namespace(H, factors.u1(0, 1))  # H of the factors' library (else a ValueError, not a TypeError later)
     if not (isinstance(block, (int, np.integer)) and block >= 1):
         raise ValueError(f"block must be a positive integer, got {block!r}")
     n, k = int(H.shape[0]), int(H.shape[1])

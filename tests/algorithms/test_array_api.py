@@ -27,7 +27,7 @@ from algorithms.attention import (
 )
 from algorithms.error_bounds import output_error, rounding_output_error, value_spread
 from algorithms.poly_attention import path_attention, poly_attention_exact, poly_attention_fast, strassen_attention
-from algorithms.polynomial_method import Float32Limit, approximate_exp, monomials
+from algorithms.polynomial_method import Float32Limit, LowRankOperator, approximate_exp, monomials
 from algorithms.tensor_attention import (
     tensor_attention,
     tensor_attention_loss_grad_error_bound,
@@ -43,6 +43,7 @@ from algorithms.transformer import (
     head_forward,
     init_params,
     loss_and_grad,
+    lowrank_product,
 )
 from algorithms.transformer.model import LayerParams
 
@@ -323,5 +324,7 @@ def test_bad_non_numpy_poly_and_transformer_inputs_raise_value_errors_naming_the
         forward(params, torch.ones((4, 6), dtype=torch.float32), method="fast", eps=1e-3, block=0)
     with pytest.raises(ValueError, match="labels must lie in"):
         loss_and_grad(params, torch.ones((4, 6), dtype=torch.float64), [0, 1, 2, 3], loss="cross_entropy", method="fast")
-    with pytest.raises(ValueError, match="head_forward|Q must be a real"):
+    with pytest.raises(ValueError, match="one library"):
+        lowrank_product(LowRankOperator(one, (one,), approximate_exp(1.0, 2, 1e-6)), np.ones((4, 1)))
+    with pytest.raises(ValueError, match="Q must be a real"):
         head_forward(torch.ones((3, 2), dtype=torch.complex128), one[:3], one[:3], approximation=approximate_exp(1.0, 2, 1e-6))
