@@ -191,7 +191,11 @@ def lowrank_product(
     diagonal block for fewer Python steps.
     """
     xp, (H,) = as_fast_matrices(("H", H, factors.n, None))
-    _array.namespace(H, factors.u1(0, 1))  # H of the factors' library (else a ValueError, not a TypeError later)
+    library = getattr(factors, "xp", np)  # LowRankOperator's namespace; ArrayFactors is numpy
+    if (library is not xp) and not (_array.is_numpy(library) and _array.is_numpy(xp)):
+        raise ValueError(f"H must be an array of the factors' library ({getattr(library, '__name__', library)}), "
+                         f"got {type(H).__module__}.{type(H).__name__}")
+    wide = _array.dtype_name(H.dtype) != "float64"  # float32: block sums accumulated in float64
     if not (isinstance(block, (int, np.integer)) and block >= 1):
         raise ValueError(f"block must be a positive integer, got {block!r}")
     n, k = int(H.shape[0]), int(H.shape[1])
@@ -201,7 +205,7 @@ def lowrank_product(
     if not causal:
         state = None
         for a in range(0, n, chunk):
-            state = _accumulate(xp, state, second(a, min(a + chunk, n)).T @ H[a : a + chunk, ...])
+            state = _accumulate(xp, state, second(a, min(a + chunk, n)).T @ H[a : a + chunk, ...], wide)
         state = _array.astype(xp, state, H.dtype)
         return _array.concat(xp, [first(a, min(a + chunk, n)) @ state for a in range(0, n, chunk)], axis=0)
     out = _array.empty(xp, (n, k), H)
@@ -221,13 +225,13 @@ def lowrank_product(
         local = xp.triu(local) if transpose else xp.tril(local)
         # transposed: row j of the output sums i >= j, i.e. the upper triangle of U2 U1^T
         Hb = H[a:b, ...]
-        out[a:b, ...] = local @ Hb if state is None else A @ _array.astype(xp, state, H.dtype) + local @ Hb
-        state = _accumulate(xp, state, B.T @ Hb)
+        out[a:b, ...] = local @ Hb if state is None else A @ (_array.astype(xp, state, H.dtype) if wide else state) + local @ Hb
+        state = _accumulate(xp, state, B.T @ Hb, wide)
     return out
 
 
-def _accumulate(xp, state, part):
+def _accumulate(xp, state, part, wide: bool):
     """``state + part`` in float64: float32 sums span one block, the running state is float64 (exact widening)."""
-    if _array.dtype_name(part.dtype) != "float64":
+    if wide:
         part = _array.astype(xp, part, np.float64 if _array.is_numpy(xp) else xp.float64)
     return part if state is None else state + part

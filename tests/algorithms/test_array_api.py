@@ -324,7 +324,7 @@ def test_bad_non_numpy_poly_and_transformer_inputs_raise_value_errors_naming_the
         forward(params, torch.ones((4, 6), dtype=torch.float32), method="fast", eps=1e-3, block=0)
     with pytest.raises(ValueError, match="labels must lie in"):
         loss_and_grad(params, torch.ones((4, 6), dtype=torch.float64), [0, 1, 2, 3], loss="cross_entropy", method="fast")
-    with pytest.raises(ValueError, match="one library"):
+    with pytest.raises(ValueError, match="H must be an array of the factors' library"):
         lowrank_product(LowRankOperator(one, (one,), approximate_exp(1.0, 2, 1e-6)), np.ones((4, 1)))
     with pytest.raises(ValueError, match="Q must be a real"):
         head_forward(torch.ones((3, 2), dtype=torch.complex128), one[:3], one[:3], approximation=approximate_exp(1.0, 2, 1e-6))
