@@ -49,7 +49,7 @@ from typing import Protocol
 import numpy as np
 
 from algorithms import _array
-from algorithms._checks import as_fast_matrices, as_matrix, check_same_rows
+from algorithms._checks import as_fast_matrices, as_matrix, check_positive_int, check_same_rows
 from algorithms.polynomial_method import block_rows
 
 __all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
@@ -192,8 +192,7 @@ def lowrank_product(
     """
     xp, (H,) = as_fast_matrices(("H", H, factors.n, None))
     _array.namespace(H, factors.u1(0, 1))  # H of the factors' library (else a ValueError, not a TypeError later)
-    if not (isinstance(block, (int, np.integer)) and block >= 1):
-        raise ValueError(f"block must be a positive integer, got {block!r}")
+    check_positive_int("block", block)
     n, k = int(H.shape[0]), int(H.shape[1])
     starts = list(range(0, n, block))
     first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)
