@@ -1,13 +1,18 @@
 # Two commands on a fresh machine with only python3 and make:
 #   make tour   -- create .venv, install, run the end-to-end demonstration
 #   make test   -- create .venv, install, run the whole test suite (notebooks included)
+#   make fuzz   -- the long fuzz run of issue 13 (FUZZ_CASES cases, at most FUZZ_SECONDS of wall clock)
 # Teaching: make html -- execute every notebook and export it, the docs and an index to build/html
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: tour test bench notebooks html strip-notebooks clean
+FUZZ_CASES   ?= 10000
+FUZZ_SECONDS ?= 1500
+FUZZ_SEED    ?= 0
+
+.PHONY: tour test fuzz bench notebooks html strip-notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +38,11 @@ tour: $(VENV)/.base
 
 test: $(VENV)/.test
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 --doctest-modules algorithms reductions tests --nbmake notebooks --nbmake-timeout=300
+
+# Every public entry point on hostile input, each case in a child process (2 GiB address space, 10 s timeout);
+# exit 1 on any defect, each printed with its one-line reproducer; summary in build/fuzz/summary.json.
+fuzz: $(VENV)/.test
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m tests.fuzz --cases $(FUZZ_CASES) --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 # Benchmarks run on one BLAS thread so that exact and fast are compared on equal terms.
 bench: $(VENV)/.base

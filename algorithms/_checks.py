@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_matrix", "as_fast_matrices", "check_same_rows", "check_eps", "check_bound", "max_norm"]
+__all__ = ["as_matrix", "as_fast_matrices", "check_same_rows", "check_eps", "check_bound", "check_positive_int",
+           "check_integer", "max_norm"]
 
 
 def as_matrix(name: str, X, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
@@ -157,6 +158,42 @@ def check_eps(eps: float, name: str = "eps") -> float:
     if not (isinstance(eps, (int, float, np.floating)) and np.isfinite(eps) and 0 < eps < 1):
         raise ValueError(f"{name} must lie in (0, 1), got {eps!r}")
     return float(eps)
+
+
+def check_integer(name: str, value, *, least: int = 0) -> int:
+    """``value`` as an ``int`` if it is an integer ``>= least`` (Python or numpy; not ``bool``), else ``ValueError``.
+
+    Strings, floats (``2.0`` included), ``None`` and ``True`` are refused rather than converted;
+    the message names ``name``.
+
+    Examples
+    --------
+    >>> check_integer("num_clauses", np.int64(0))
+    0
+    >>> check_integer("num_vars", None, least=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_vars must be a positive integer, got None
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{name} must be {'a positive integer' if least == 1 else f'an integer >= {least}'}, "
+                         f"got {value!r}")
+    return int(value)
+
+
+def check_positive_int(name: str, value) -> int:
+    """``value`` as an ``int`` if it is an integer ``>= 1`` (Python or numpy; not ``bool``), else ``ValueError`` naming ``name``.
+
+    Examples
+    --------
+    >>> check_positive_int("block", np.int64(3))
+    3
+    >>> check_positive_int("block", "4")
+    Traceback (most recent call last):
+    ...
+    ValueError: block must be a positive integer, got '4'
+    """
+    return check_integer(name, value, least=1)
 
 
 def max_norm(*arrays: np.ndarray) -> float:

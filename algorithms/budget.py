@@ -70,6 +70,7 @@ __all__ = [
     "brute_force_sat_cost",
     "split_and_list_cost",
     "decide_sat_cost",
+    "random_instance_cost",
     "pow2",
 ]
 
@@ -83,6 +84,8 @@ ATTENTION_PER_LOGIT_COLUMN = 4e-11
 TENSOR_PER_LOGIT = 9e-9
 TENSOR_PER_LOGIT_COLUMN = 1.2e-10
 SAT_PER_ASSIGNMENT_LITERAL = 1.5e-10
+RANDOM_PER_DRAW = 2e-8  # a uniform draw and its share of a sort or comparison (generous)
+RANDOM_BYTES_PER_DRAW = 24  # the float64 draw, an int64 index and a temporary
 _SOFTMAX_BLOCK_BYTES = 3 * 8 * 2**22  # a block of logits and its temporaries
 
 _max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("max_seconds", default=None)
@@ -362,3 +365,20 @@ def decide_sat_cost(num_vars: int, num_clauses: int, literals: int, via: str) ->
     else:
         s, b = exact_attention_cost(sizes[0], sizes[1] + 1, d, 1)
     return lists_s + s, lists_b + instance_b + b
+
+
+def random_instance_cost(draws: float, products: float = 0.0) -> tuple[float, float]:
+    """Seconds and bytes of a random instance: ``draws`` uniform numbers (with their sort), ``products`` 0/1 products.
+
+    For the generators of :mod:`reductions.cnf` (``num_clauses * num_vars``
+    draws: every clause sorts a random key per variable) and :mod:`reductions.ov`
+    (``N m`` draws per set, and a pass over the ``N^2 m`` products that find
+    orthogonal pairs, repeated while planting).
+
+    Examples
+    --------
+    >>> random_instance_cost(1e6)
+    (0.02, 24000000.0)
+    """
+    draws, products = float(draws), float(products)
+    return RANDOM_PER_DRAW * draws + 1e-9 * products, RANDOM_BYTES_PER_DRAW * draws + 8.0 * min(products, 2**22)

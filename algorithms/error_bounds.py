@@ -260,8 +260,9 @@ def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
     lo, hi = column_range(Vs[0])
     for V in Vs[1:]:
         a, b = column_range(V)
-        corners = np.stack([lo * a, lo * b, hi * a, hi * b])
-        lo, hi = corners.min(axis=0), corners.max(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing corner is inf; inf * 0 is NaN
+            corners = np.stack([lo * a, lo * b, hi * a, hi * b])
+        lo, hi = np.fmin.reduce(corners, axis=0), np.fmax.reduce(corners, axis=0)  # fmin/fmax skip NaN
     return lo, hi
 
 

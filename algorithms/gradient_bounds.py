@@ -19,10 +19,12 @@ References
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from algorithms import _scaling
 from algorithms.error_bounds import (
     GRID_MARGIN,
     UNIT_ROUNDOFF,
@@ -84,13 +86,23 @@ def attention_vjp_bounds(op: LowRankOperator, Q, K, V, dO) -> tuple[np.ndarray, 
     d, dv = int(Q.shape[1]), int(V.shape[1])
     # the last combinations (and delta) run in the working dtype: a few roundings of terms bounded below
     final = 2 * (1 + e) * gamma(dv + 4, _unit_roundoff(op))
-    w = xp.abs(dO) @ xp.max(xp.abs(V), axis=0)
+    # w, Q and dO enter the marginals scaled by powers of two (linear in each), so that w |Q| of inputs near
+    # float64's range does not overflow inside; the factors are applied last (algorithms._scaling)
+    a, c, q = _scaling.exponent(V), _scaling.exponent(dO), _scaling.exponent(Q)
+    w = xp.abs(_scaling.scale(dO, -c)) @ xp.max(xp.abs(_scaling.scale(V, -a)), axis=0)  # w 2^-(a+c)
     kmax = xp.max(xp.abs(K), axis=0)
-    bQ = (e * (3 + e) + final) * (xp.reshape(w, (-1, 1)) * xp.reshape(kmax, (1, -1))) / d
-    right = op.marginals(_array.concat(xp, [xp.reshape(w, (-1, 1)) * xp.abs(Q), xp.abs(dO)]))[0]
-    bK = (e * (3 + e) * (1 + e) + final) * right[:, :d] / d
-    bV = e * (1 + e) * right[:, d:]
-    return bQ, bK, bV
+    Qs, dOs = xp.abs(_scaling.scale(Q, -q)), xp.abs(_scaling.scale(dO, -c))
+    right = op.marginals(_array.concat(xp, [xp.reshape(w, (-1, 1)) * Qs, dOs]))[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        bQ = _scaling.scale((e * (3 + e) + final) * (xp.reshape(w, (-1, 1)) * xp.reshape(kmax, (1, -1))) / d, a, c)
+        bK = _scaling.scale((e * (3 + e) * (1 + e) + final) * right[:, :d] / d, a, c, q)
+        bV = _scaling.scale(e * (1 + e) * right[:, d:], c)
+    return tuple(_no_nan(xp, b) for b in (bQ, bK, bV))
+
+
+def _no_nan(xp, bound):
+    """``bound`` with NaN (a factor above float64's range times an exact 0) replaced by infinity, a safe bound."""
+    return xp.where(xp.isnan(bound), xp.asarray(math.inf, dtype=bound.dtype), bound)
 
 
 def _unit_roundoff(op) -> float:
@@ -133,9 +145,11 @@ def attention_loss_grad_bounds(op: LowRankOperator, A1, A2, h, E) -> np.ndarray:
     h_max = xp.max(xp.abs(h), axis=0)
     kmax = xp.max(xp.abs(A2), axis=0)
     final = 2 * (1 + eta_) * gamma(int(h.shape[1]) + 4, _unit_roundoff(op))
-    bQ = (eta_ * (3 + eta_) + final) * xp.reshape(c @ h_max, (-1, 1)) * xp.reshape(kmax, (1, -1)) / d
-    bQ = bQ + 2 * (1 + eta_) * float(e_c @ _array.to_numpy(h_max)) * xp.reshape(kmax, (1, -1)) / d
-    return xp.abs(A1).T @ bQ
+    with np.errstate(over="ignore", invalid="ignore"):
+        bQ = (eta_ * (3 + eta_) + final) * xp.reshape(c @ h_max, (-1, 1)) * xp.reshape(kmax, (1, -1)) / d
+        bQ = bQ + 2 * (1 + eta_) * float(e_c @ _array.to_numpy(h_max)) * xp.reshape(kmax, (1, -1)) / d
+        bound = xp.abs(A1).T @ bQ
+    return _no_nan(xp, bound)
 
 
 # ---------------------------------------------------------------------------- tensor VJP

@@ -87,7 +87,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from algorithms._checks import as_matrix
+from algorithms._checks import as_matrix, check_positive_int
 from reductions.gap_to_gradient import InterpolationTrace, gap_via_gradient
 
 __all__ = [
@@ -160,9 +160,7 @@ def _check_rows(rows: slice, n: int) -> slice:
 def _check_block(block: int | None, d: int) -> int:
     if block is None:
         return d
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"block must be a positive integer, got {block!r}")
-    return int(block)
+    return check_positive_int("block", block)
 
 
 def _signed_units(p: int) -> np.ndarray:

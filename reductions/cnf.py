@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from algorithms._checks import check_integer
 from algorithms._random import RandomLike, as_generator
-from algorithms.budget import brute_force_sat_cost, check_budget, progress
+from algorithms.budget import brute_force_sat_cost, check_budget, progress, random_instance_cost
 from reductions.dimacs import MAX_INDEX, DimacsError, format_dimacs, parse_dimacs, read_text
 
 __all__ = [
@@ -69,7 +70,8 @@ class CNF:
     ------
     ValueError
         If ``num_vars`` is not an integer in ``0..2^31 - 1`` (the variable
-        range of DIMACS solvers), or a literal is zero, not an integer, or
+        range of DIMACS solvers), ``clauses`` or one of its clauses is not a
+        sequence (a string included), or a literal is zero, not an integer, or
         names a variable above ``num_vars``.
 
     Examples
@@ -90,7 +92,11 @@ class CNF:
         if self.num_vars > MAX_INDEX:
             raise ValueError(f"num_vars must be at most 2^31 - 1 = {MAX_INDEX} (as in DIMACS), got {self.num_vars}")
         clauses = []
+        if isinstance(self.clauses, (str, bytes)) or not isinstance(self.clauses, Iterable):
+            raise ValueError(f"clauses must be a sequence of clauses (sequences of literals), got {self.clauses!r:.60}")
         for c, clause in enumerate(self.clauses):
+            if isinstance(clause, (str, bytes)) or not isinstance(clause, Iterable):
+                raise ValueError(f"clauses[{c}] must be a sequence of literals, got {clause!r:.60}")
             lits = []
             for lit in clause:
                 if isinstance(lit, bool) or not isinstance(lit, (int, np.integer)):
@@ -213,13 +219,16 @@ def write_dimacs(cnf: CNF, comments: str | Sequence[str] = ()) -> str:
     return format_dimacs(cnf.num_vars, cnf.clauses, comments)
 
 
-def _check_kcnf_args(num_vars: int, num_clauses: int, k: int) -> None:
-    if num_vars < 1:
-        raise ValueError(f"num_vars must be >= 1, got {num_vars}")
-    if num_clauses < 0:
-        raise ValueError(f"num_clauses must be >= 0, got {num_clauses}")
-    if not 1 <= k <= num_vars:
-        raise ValueError(f"k must lie in 1..num_vars={num_vars}, got {k}")
+def _check_kcnf_args(num_vars: int, num_clauses: int, k: int) -> tuple[int, int, int]:
+    """The sizes as ints (integers only, in range), and the cost of drawing them checked against the limits."""
+    num_vars, num_clauses = check_integer("num_vars", num_vars, least=1), check_integer("num_clauses", num_clauses)
+    if num_vars > MAX_INDEX:
+        raise ValueError(f"num_vars must be at most 2^31 - 1 = {MAX_INDEX} (as in DIMACS), got {num_vars}")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= num_vars:
+        raise ValueError(f"k must lie in 1..num_vars={num_vars} (an integer), got {k!r}")
+    check_budget(f"a random {k}-CNF with {num_vars} variables and {num_clauses} clauses",
+                 *random_instance_cost(float(num_vars) * num_clauses))
+    return num_vars, num_clauses, int(k)
 
 
 def _random_clauses(rng: np.random.Generator, num_vars: int, count: int, k: int) -> np.ndarray:
@@ -258,7 +267,7 @@ def random_kcnf(
     >>> f
     CNF(num_vars=10, 42 clauses of width 3: (-4, 3, 2), (-2, -4, 6), (-1, -2, -6), ...)
     """
-    _check_kcnf_args(num_vars, num_clauses, k)
+    num_vars, num_clauses, k = _check_kcnf_args(num_vars, num_clauses, k)
     rng = as_generator(rng, seed=seed)
     C = _random_clauses(rng, num_vars, num_clauses, k)
     return CNF(num_vars, tuple(tuple(int(x) for x in row) for row in C))
@@ -289,7 +298,7 @@ def planted_kcnf(
     >>> f.satisfies(x)
     True
     """
-    _check_kcnf_args(num_vars, num_clauses, k)
+    num_vars, num_clauses, k = _check_kcnf_args(num_vars, num_clauses, k)
     rng = as_generator(rng, seed=seed)
     hidden = rng.integers(0, 2, size=num_vars + 1).astype(bool)
     kept: list[np.ndarray] = []
@@ -330,7 +339,7 @@ def unsatisfiable_kcnf(
     >>> solve(f) is None
     True
     """
-    _check_kcnf_args(num_vars, num_clauses, k)
+    num_vars, num_clauses, k = _check_kcnf_args(num_vars, num_clauses, k)
     if num_clauses < 2**k:
         raise ValueError(f"num_clauses must be >= 2**k = {2**k} to plant a contradiction, got {num_clauses}")
     rng = as_generator(rng, seed=seed)

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from algorithms._checks import check_integer
 from algorithms._random import RandomLike, as_generator
+from algorithms.budget import check_budget, random_instance_cost
 
 __all__ = [
     "OVInstance",
@@ -264,13 +266,15 @@ def count_orthogonal_tuples(sets: Sequence) -> int:
     return sum(int(np.count_nonzero(G == 0)) for _, G in _tuple_blocks(inst.sets))
 
 
-def _check_sizes(N: int, m: int, p: float) -> None:
-    if N < 1:
-        raise ValueError(f"N must be >= 1, got {N}")
-    if m < 1:
-        raise ValueError(f"m must be >= 1, got {m}")
-    if not 0 <= p <= 1:
-        raise ValueError(f"p must lie in [0, 1], got {p}")
+def _check_sizes(N: int, m: int, p: float, sets: int = 2, planted: bool = False) -> tuple[int, int, float]:
+    """The sizes as ints (integers only), ``p`` in ``[0, 1]``, and the cost of drawing (and, ``planted``: of a
+    pass over all ``N^sets`` tuples, which planting repeats) checked against the limits."""
+    N, m = check_integer("N", N, least=1), check_integer("m", m, least=1)
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"p must lie in [0, 1] (a number), got {p!r}")
+    check_budget(f"a random {sets}-OV instance with N = {N}, m = {m}",
+                 *random_instance_cost(float(sets) * N * m, float(N) ** sets * m if planted else 0.0))
+    return N, m, float(p)
 
 
 def random_ov(N: int, m: int, p: float = 0.5, rng: RandomLike = None, *, seed: int | None = None) -> OVInstance:
@@ -291,7 +295,7 @@ def random_ov(N: int, m: int, p: float = 0.5, rng: RandomLike = None, *, seed: i
     >>> bool((random_ov(4, 6, rng=0).A == random_ov(4, 6, seed=0).A).all())  # rng is the convention, seed its alias
     True
     """
-    _check_sizes(N, m, p)
+    N, m, p = _check_sizes(N, m, p)
     rng = as_generator(rng, seed=seed)
     return OVInstance(rng.random((N, m)) < p, rng.random((N, m)) < p)
 
@@ -364,7 +368,7 @@ def planted_ov(
     >>> count_orthogonal_pairs(inst.A, inst.B), pair == find_orthogonal_pair(inst.A, inst.B)
     (1, True)
     """
-    _check_sizes(N, m, p)
+    N, m, p = _check_sizes(N, m, p, planted=True)
     rng = as_generator(rng, seed=seed)
     sets = [(rng.random((N, m)) < p).astype(np.uint8) for _ in range(2)]
     _break_orthogonality(sets, rng)
@@ -385,9 +389,8 @@ def random_kov(
     ValueError
         If ``k < 2``, ``N < 1``, ``m < 1`` or ``p`` is outside ``[0, 1]``.
     """
-    if k < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
-    _check_sizes(N, m, p)
+    k = check_integer("k", k, least=2)
+    N, m, p = _check_sizes(N, m, p, sets=k)
     rng = as_generator(rng, seed=seed)
     return KOVInstance(tuple(rng.random((N, m)) < p for _ in range(k)))
 
@@ -406,9 +409,8 @@ def planted_kov(
     >>> count_orthogonal_tuples(inst.sets), t == find_orthogonal_tuple(inst.sets)
     (1, True)
     """
-    if k < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
-    _check_sizes(N, m, p)
+    k = check_integer("k", k, least=2)
+    N, m, p = _check_sizes(N, m, p, sets=k, planted=True)
     rng = as_generator(rng, seed=seed)
     sets = [(rng.random((N, m)) < p).astype(np.uint8) for _ in range(k)]
     _break_orthogonality(sets, rng)

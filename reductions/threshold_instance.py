@@ -89,6 +89,8 @@ _UNIT_ROUNDOFF = 2.0**-53
 
 def check_margin(margin: float) -> float:
     """``margin`` as a float, or ``ValueError`` unless it is a finite number ``> 1``."""
+    if isinstance(margin, (str, bytes, bool, np.bool_)):  # "4" is not a number here (float() would read it)
+        raise ValueError(f"margin must be a finite number > 1, got {margin!r}")
     try:
         margin = float(margin)
     except (TypeError, ValueError):

@@ -45,7 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps
+from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps, check_positive_int
+from algorithms._scaling import all_finite, exponent, scale
 from algorithms.budget import check_budget, exact_attention_cost
 from algorithms.error_bounds import output_error, value_product_range, value_spread
 from algorithms.polynomial_method import (
@@ -82,9 +83,7 @@ def _check_fast(Q, K, V):
 
 def _block_rows(n_keys: int, n_queries: int, block_size: int | None) -> int:
     if block_size is not None:
-        if int(block_size) < 1:
-            raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
-        return int(block_size)
+        return check_positive_int("block_size", block_size)
     return max(1, min(n_queries, _BLOCK_ENTRIES // n_keys))
 
 
@@ -102,8 +101,20 @@ def _softmax_pass(Q: np.ndarray, K: np.ndarray, block: int) -> dict:
 
 
 def _exact(Q: np.ndarray, K: np.ndarray, V: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(Att, lse)`` with ``lse_i = log sum_j exp(<q_i, k_j>/d)``, streamed over query blocks."""
-    return online_softmax(contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, block))
+    """``(Att, lse)`` with ``lse_i = log sum_j exp(<q_i, k_j>/d)``, streamed over query blocks.
+
+    Values near float64's range are summed scaled by a power of two (:mod:`algorithms._scaling`).
+    """
+    def run(V):
+        return online_softmax(contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, block))
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out, lse = run(V)
+    if all_finite(out):
+        return out, lse
+    e = exponent(V)
+    out, lse = run(scale(V, -e))
+    return scale(out, e), lse
 
 
 def attention(

@@ -23,13 +23,14 @@ from __future__ import annotations
 import numpy as np
 
 from algorithms._checks import as_fast_matrices, as_matrix, check_bound
+from algorithms._scaling import all_finite, exponent, scale
 from algorithms.attention.forward import (
     _block_rows,
     _exact,
     attention,
     low_rank_attention,
 )
-from algorithms.attention.vjp import _dq, _left_products, _vjp_exact
+from algorithms.attention.vjp import _dq, _left_products, vjp_exact_scaled
 from algorithms.error_bounds import attention_loss_grad_bounds
 
 __all__ = [
@@ -58,6 +59,17 @@ def _check_loss_fast(A1, A2, A3, E, X, Y):
                             ("Y", Y, ("cols", 0), ("cols", 0)))[1]
 
 
+def _products(A1, X, A3, Y):
+    """``(A1 X, A3 Y)``, or a ``ValueError`` naming the product that overflows float64 (or float32)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Q, h = A1 @ X, A3 @ Y
+    for name, P in (("A1 X", Q), ("A3 Y", h)):
+        if not all_finite(P):
+            raise ValueError(f"{name} must be finite: the product overflows (entries of {name.split()[0]} and "
+                             f"{name.split()[1]} too large for their dtype)")
+    return Q, h
+
+
 def attention_loss(A1, A2, A3, E, X, Y) -> float:
     """``L(X) = 1/2 ||D(X)^{-1} exp(A1 X A2^T / d) A3 Y - E||_F^2`` (AS24a Def. 1.4).
 
@@ -78,7 +90,8 @@ def attention_loss(A1, A2, A3, E, X, Y) -> float:
     3.0
     """
     A1, A2, A3, E, X, Y = _check_loss(A1, A2, A3, E, X, Y)
-    return 0.5 * float(np.sum((attention(A1 @ X, A2, A3 @ Y) - E) ** 2))
+    Q, h = _products(A1, X, A3, Y)
+    return 0.5 * float(np.sum((attention(Q, A2, h) - E) ** 2))
 
 
 def attention_loss_grad(A1, A2, A3, E, X, Y) -> np.ndarray:
@@ -115,11 +128,12 @@ def attention_loss_grad(A1, A2, A3, E, X, Y) -> np.ndarray:
     ``O(n m d)`` time, ``O(block * m)`` memory.
     """
     A1, A2, A3, E, X, Y = _check_loss(A1, A2, A3, E, X, Y)
-    Q, h = A1 @ X, A3 @ Y
+    Q, h = _products(A1, X, A3, Y)
     b = _block_rows(A2.shape[0], Q.shape[0], None)
     out, lse = _exact(Q, A2, h, b)
-    dQ = _vjp_exact(Q, A2, h, out - E, out, lse, b)[0]
-    return A1.T @ dQ
+    (dQ, _, _), (a, c) = vjp_exact_scaled(Q, A2, h, out - E, out, lse, b)
+    with np.errstate(over="ignore"):
+        return scale(A1.T @ dQ, a, c)  # the factors of values near float64's range applied last
 
 
 def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: float | None = None):
@@ -156,11 +170,14 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
     True
     """
     A1, A2, A3, E, X, Y = _check_loss_fast(A1, A2, A3, E, X, Y)
-    Q, h = A1 @ X, A3 @ Y
+    Q, h = _products(A1, X, A3, Y)
     check_bound(bound, **{"A1 X": Q, "A2": A2})
     P = low_rank_attention(Q, A2, eps, bound)
-    out, VK, PK = _left_products(P, h, A2)  # f h, f (h (x) A2), f A2: one pass, O(n r d^2)
-    return A1.T @ _dq(out - E, out, VK, PK)
+    a, k = exponent(h), exponent(A2)  # h and A2 scaled by powers of two in the products (algorithms._scaling)
+    out, VK, PK = _left_products(P, scale(h, -a), scale(A2, -k))  # f h, f (h (x) A2), f A2: O(n r d^2)
+    c = out - scale(E, -a)  # c 2^-a; then dQ 2^-(2a + k)
+    with np.errstate(over="ignore"):
+        return scale(A1.T @ _dq(c, out, VK, PK), a, a, k)
 
 
 def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound=None):
@@ -180,5 +197,5 @@ def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, boun
         As :func:`attention_loss_grad_fast`.
     """
     A1, A2, A3, E, X, Y = _check_loss_fast(A1, A2, A3, E, X, Y)
-    Q, h = A1 @ X, A3 @ Y
+    Q, h = _products(A1, X, A3, Y)
     return attention_loss_grad_bounds(low_rank_attention(Q, A2, eps, bound), A1, A2, h, E)

@@ -32,6 +32,7 @@ import numpy as np
 
 from algorithms import _array
 from algorithms._checks import as_fast_matrices, as_matrix
+from algorithms._scaling import all_finite, exponent, scale
 from algorithms.attention.forward import (
     _block_rows,
     _check_qkv,
@@ -112,7 +113,25 @@ def attention_vjp(Q, K, V, dO, *, block_size: int | None = None):
     Q, K, V, dO = _check_vjp(Q, K, V, dO)
     b = _block_rows(K.shape[0], Q.shape[0], block_size)
     out, lse = _exact(Q, K, V, b)
-    return _vjp_exact(Q, K, V, dO, out, lse, b)
+    (dQ, dK, dV), (a, c) = vjp_exact_scaled(Q, K, V, dO, out, lse, b)
+    return scale(dQ, a, c), scale(dK, a, c), scale(dV, c)
+
+
+def vjp_exact_scaled(Q, K, V, dO, out, lse, block: int):
+    """``((dQ', dK', dV'), (a, c))`` with ``dQ = dQ' 2^a 2^c``, ``dK = dK' 2^a 2^c``, ``dV = dV' 2^c``.
+
+    ``(a, c) = (0, 0)`` unless the plain VJP overflows (values or ``dO`` near
+    float64's range make ``dO V^T - delta`` an ``inf - inf``): then ``V`` and
+    ``dO`` are divided by powers of two ``2^a >= max|V|``, ``2^c >= max|dO|``
+    (dQ and dK are bilinear in them, dV linear in ``dO``; :mod:`algorithms._scaling`),
+    and the caller applies the factors last.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _vjp_exact(Q, K, V, dO, out, lse, block)
+    if all_finite(*grads):
+        return grads, (0, 0)
+    a, c = exponent(V), exponent(dO)
+    return _vjp_exact(Q, K, scale(V, -a), scale(dO, -c), scale(out, -a), lse, block), (a, c)
 
 
 # ---------------------------------------------------------------------------- fast
@@ -178,9 +197,23 @@ def attention_vjp_fast(Q, K, V, dO, eps: float = 1e-6, bound: float | None = Non
     """
     Q, K, V, dO = _check_vjp_fast(Q, K, V, dO)
     P = low_rank_attention(Q, K, eps, bound)
-    out, VK, PK = _left_products(P, V, K)
-    dK, dV = _dk_dv(P, Q, V, dO, out)
-    return _dq(dO, out, VK, PK), dK, dV
+    return _fast_vjp_scaled(P, Q, K, V, dO)
+
+
+def _fast_vjp_scaled(P: LowRankOperator, Q, K, V, dO):
+    """``(dQ, dK, dV)`` from ``P~``, with ``V, dO, Q, K`` divided by powers of two inside the products.
+
+    ``P~`` is built from the unscaled ``Q, K``; the gradients are linear in each of
+    ``V``, ``dO`` and (given ``P~``) in the ``K`` of ``dQ`` and the ``Q`` of ``dK``,
+    so scaling each to ``max|X| < 1`` (exactly: powers of two, :mod:`algorithms._scaling`)
+    and applying the factors last keeps products like ``dO ⊗ Q`` of huge inputs
+    from overflowing where the gradient itself is in range.
+    """
+    a, c, q, k = (exponent(X) for X in (V, dO, Q, K))
+    Vs, dOs = scale(V, -a), scale(dO, -c)
+    out, VK, PK = _left_products(P, Vs, scale(K, -k))
+    dK, dV = _dk_dv(P, scale(Q, -q), Vs, dOs, out)
+    return scale(_dq(dOs, out, VK, PK), a, c, k), scale(dK, a, c, q), scale(dV, c)
 
 
 def attention_vjp_error_bound(Q, K, V, dO, eps: float = 1e-6, bound: float | None = None):

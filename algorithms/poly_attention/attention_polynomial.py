@@ -191,7 +191,10 @@ class AttentionPolynomial:
                         f"pass max_variables={int(v)} to allow it"
                     )
             monos.append(tuple(int(v) for v in digits))
-        return cls(max(max(m) for m in monos), monos)
+        try:
+            return cls(max(max(m) for m in monos), monos)
+        except ValueError as exc:  # e.g. "x1" (t = 1): say which text, not only which t
+            raise ValueError(f"text {_short(text)} is not an attention polynomial: {exc}") from None
 
     def __str__(self) -> str:
         return " + ".join("".join(f"x{v}" for v in m) for m in self.monomials)

@@ -60,7 +60,7 @@ from functools import reduce
 
 import numpy as np
 
-from algorithms import _array
+from algorithms import _array, _scaling
 from algorithms._blocks import row_blocks
 from algorithms._checks import as_fast_matrices
 from algorithms.error_bounds import entry_error, working_rounding
@@ -367,6 +367,17 @@ class LowRankOperator:
         return self._apply(Vs)
 
     def _apply(self, Vs):
+        """``D~^{-1} A~ (V1 ⊘ ...)``; where that is not finite, again with each ``V`` scaled by a power of two
+        and the result scaled back (:mod:`algorithms._scaling`: only an answer above the dtype's range overflows)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._apply_once(Vs)
+        if not Vs or _scaling.all_finite(out):
+            return out
+        exps = [_scaling.exponent(V) for V in Vs]
+        out = self._apply_once([_scaling.scale(V, -e) for V, e in zip(Vs, exps)])
+        return _scaling.scale(out, *exps)
+
+    def _apply_once(self, Vs):
         xp = self._xp
         W = reduce(lambda A, B: A * B, [self.key_side(j + 1, _array.concat(xp, [V, _array.ones(xp, (int(V.shape[0]), 1), V)]))
                                         for j, V in enumerate(Vs)])

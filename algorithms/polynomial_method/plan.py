@@ -129,9 +129,11 @@ _GRID = 4  # half-widths snap to 2^{j/4}: at most 19 % wider, so nearby inputs s
 
 
 def _snap_up(x: float) -> float:
-    """The smallest ``2^{j/4} >= x`` (0 for 0)."""
+    """The smallest ``2^{j/4} >= x`` (0 for 0; ``inf`` where that is above float64's range)."""
     if x <= 0:
         return 0.0
+    if not x <= 2.0**1023:  # a half-width near float64's limit (logits near 1e308): no grid point above it
+        return math.inf
     j = math.ceil(_GRID * math.log2(x) - 1e-9)
     y = 2.0 ** (j / _GRID)
     while y < x:
@@ -164,6 +166,7 @@ def _operations(k: int, degree: int, rank: int, n_keys) -> int:
 
 def _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, g, exact, max_flops, lower: bool) -> None:
     r = feature_rank(m, int(g)) if math.isfinite(g) else math.inf
+    r = r if r < 2.0**1023 else math.inf  # an exact int above float64's range (huge logits): as infinity
     fast = fast_flops(n_query, n_keys, r, d_v) if math.isfinite(r) else math.inf
     if fast > max(exact, max_flops):
         what = "at least the degree any Chebyshev truncation needs" if lower else "the certified degree"
@@ -353,8 +356,9 @@ def plan_fast_path(
     rows = [max([int(n_query)] + n_keys)] * len(n_keys) if sums is None else [int(sums)]
     exact = exact_flops(n_query, n_keys, m, d_v)
     summed = int(sum(n_keys) if sums is None else sums)
-    if not (math.isfinite(bounds.lo) and math.isfinite(bounds.hi)):
-        _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, math.inf, exact, max_flops, True)
+    if not all(math.isfinite(x) for x in (bounds.lo, bounds.hi, bounds.centre, bounds.half_width)):
+        # no degree covers an infinite interval: refused even where max_flops is infinite
+        _cost_refusal(bounds, m, k, eps, n_query, n_keys, d_v, math.inf, exact, min(max_flops, 2.0**1023), True)
     if bounds.half_width <= eps / 8:
         return _constant(bounds, eps, m, k, n_query, n_keys, d_v, summed, dtype, rows)
     cs, hs = _snap(bounds)

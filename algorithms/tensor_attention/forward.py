@@ -56,8 +56,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from algorithms import _scaling
 from algorithms._blocks import row_blocks
 from algorithms._checks import as_fast_matrices, as_matrix, check_bound, check_eps
+from algorithms._scaling import all_finite, exponent
 from algorithms.budget import check_budget, exact_tensor_attention_cost
 from algorithms.error_bounds import output_error, value_product_range, value_spread
 from algorithms.polynomial_method import (
@@ -114,11 +116,20 @@ def _exact(Q, K1, K2, V1, V2, scale) -> tuple[np.ndarray, np.ndarray]:
     """``(Att, lse)``: the online softmax over ``(j1, j2)``, contracting with ``V1 ⊘ V2`` by (I1)."""
     p, n2 = V1.shape[1], K2.shape[0]
 
-    def contract(W, qs, js):
-        WV2 = (W.reshape(-1, n2) @ V2).reshape(W.shape[0], -1, p)
-        return np.einsum("ijl,jl->il", WV2, V1[js])
+    def run(V1, V2):
+        def contract(W, qs, js):
+            WV2 = (W.reshape(-1, n2) @ V2).reshape(W.shape[0], -1, p)
+            return np.einsum("ijl,jl->il", WV2, V1[js])
 
-    return online_softmax(contract=contract, p=p, **_softmax_pass(Q, K1, K2, scale))
+        return online_softmax(contract=contract, p=p, **_softmax_pass(Q, K1, K2, scale))
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        out, lse = run(V1, V2)
+    if all_finite(out):
+        return out, lse
+    e1, e2 = exponent(V1), exponent(V2)  # products of huge values: scaled by powers of two (algorithms._scaling)
+    out, lse = run(_scaling.scale(V1, -e1), _scaling.scale(V2, -e2))
+    return _scaling.scale(out, e1, e2), lse
 
 
 def tensor_attention(

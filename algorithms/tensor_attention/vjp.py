@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from algorithms import _array
+from algorithms import _array, _scaling
 from algorithms._checks import as_fast_matrices, as_matrix
 from algorithms.error_bounds import tensor_attention_vjp_bounds
 from algorithms.kron import _column_kron
@@ -137,7 +137,17 @@ def tensor_attention_vjp(Q, K1, K2, V1, V2, dO):
        with the ``1/d`` the paper drops restored).
     """
     Q, K1, K2, V1, V2, dO = _check_vjp(Q, K1, K2, V1, V2, dO)
-    return _vjp_exact(Q, K1, K2, V1, V2, dO, 1.0 / Q.shape[1])[:5]
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _vjp_exact(Q, K1, K2, V1, V2, dO, 1.0 / Q.shape[1])[:5]
+    if _scaling.all_finite(*grads):
+        return grads
+    # values or dO near float64's range (dO (V1 ⊘ V2)^T - delta was inf - inf): the gradients are linear in each of
+    # V1, V2, dO (dV1 has no V1, dV2 no V2), so redo with them scaled by powers of two and scale back last
+    a1, a2, c = (_scaling.exponent(X) for X in (V1, V2, dO))
+    dQ, dK1, dK2, dV1, dV2 = _vjp_exact(Q, K1, K2, _scaling.scale(V1, -a1), _scaling.scale(V2, -a2),
+                                        _scaling.scale(dO, -c), 1.0 / Q.shape[1])[:5]
+    return (*(_scaling.scale(G, a1, a2, c) for G in (dQ, dK1, dK2)), _scaling.scale(dV1, a2, c),
+            _scaling.scale(dV2, a1, c))
 
 
 # ---------------------------------------------------------------------------- fast

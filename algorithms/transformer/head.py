@@ -61,7 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from algorithms import _array
-from algorithms._checks import as_fast_matrices, as_matrix, check_same_rows, max_norm
+from algorithms._checks import as_fast_matrices, as_matrix, check_positive_int, check_same_rows, max_norm
 from algorithms.error_bounds import entry_error, gamma
 from algorithms.polynomial_method import (
     ExpApproximation,
@@ -122,7 +122,8 @@ def _softmax_pass(Q, K, scale, causal, block) -> dict:
     n = Q.shape[0]
 
     def logits(qs: slice, ks: slice) -> np.ndarray:
-        S = scale * (Q[qs] @ K[ks].T)
+        with np.errstate(over="ignore"):  # an infinite logit is refused, naming Q and K, by the softmax below
+            S = scale * (Q[qs] @ K[ks].T)
         if causal:
             a, b = qs.start, qs.stop
             S[:, a:b][np.triu_indices(b - a, 1)] = -np.inf
@@ -293,13 +294,15 @@ def head_forward(
     else:
         xp, (Q, K, V) = as_fast_matrices(("Q", Q), ("K", K, None, ("cols", 0)), ("V", V))
     check_same_rows(Q=Q, K=K, V=V)
-    if not (isinstance(block, (int, np.integer)) and block >= 1):
-        raise ValueError(f"block must be a positive integer, got {block!r}")
+    check_positive_int("block", block)
     scale = 1.0 / int(Q.shape[1])
     if approximation is None:
-        out, lse = online_softmax(
-            contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, scale, causal, block)
-        )
+        try:
+            out, lse = online_softmax(
+                contract=lambda W, qs, ks: W @ V[ks], p=V.shape[1], **_softmax_pass(Q, K, scale, causal, block)
+            )
+        except ValueError as exc:  # logits Q K^T / d_h above float64's range: say which inputs
+            raise ValueError(f"Q and K: {exc}") from None
         return out, HeadCache(Q, K, V, out, lse, causal, None, block)
     bounds = _check_interval(Q, K, scale, approximation)
     factors = LowRankOperator(Q, (K,), approximation, scale, bounds=bounds)

@@ -49,7 +49,7 @@ from typing import Protocol
 import numpy as np
 
 from algorithms import _array
-from algorithms._checks import as_fast_matrices, as_matrix, check_same_rows
+from algorithms._checks import as_fast_matrices, as_matrix, check_positive_int, check_same_rows
 from algorithms.polynomial_method import block_rows
 
 __all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
@@ -196,8 +196,7 @@ def lowrank_product(
         raise ValueError(f"H must be an array of the factors' library ({getattr(library, '__name__', library)}), "
                          f"got {type(H).__module__}.{type(H).__name__}")
     wide = _array.dtype_name(H.dtype) != "float64"  # float32: block sums accumulated in float64
-    if not (isinstance(block, (int, np.integer)) and block >= 1):
-        raise ValueError(f"block must be a positive integer, got {block!r}")
+    check_positive_int("block", block)
     n, k = int(H.shape[0]), int(H.shape[1])
     starts = list(range(0, n, block))
     first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)

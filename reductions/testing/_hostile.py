@@ -34,7 +34,9 @@ __all__ = [
     "hostile_floats",
     "magnitudes",
     "hostile_arrays",
+    "scaled_arrays",
     "VIEWS",
+    "SCALES",
     "eps_values",
     "bounds",
     "block_sizes",
@@ -45,6 +47,7 @@ __all__ = [
 SPECIAL_FLOATS = (0.0, -0.0, 5e-324, 2.2250738585072014e-308, 1e-300, 1e-154, 1e-8, 1.0, 1e8, 1e154, 1e200, 1e300,
                   1.7976931348623157e308, math.inf, -math.inf, math.nan)
 DTYPES = ("float64", "float32", "float16", "int64", "int32", "uint8", "bool", "complex128", "object")
+SCALES = (1.0, 5e-324, 1e-300, 1e-150, 1e-8, 1e3, 1e150, 1e300)
 VIEWS = ("contiguous", "fortran", "strided", "reversed", "transposed", "broadcast", "readonly", "list")
 
 
@@ -204,6 +207,48 @@ def hostile_arrays(draw, *, shapes: st.SearchStrategy | None = None, dtype: st.S
     dt = draw(dtype if dtype is not None else dtypes())
     size = int(np.prod(shape, dtype=np.int64))
     values = draw(st.lists((elements or _elements)(dt), min_size=size, max_size=size))
+    return _view(_fill(values, shape, dt), draw(st.sampled_from(views)))
+
+
+def _scaled_elements(dt: np.dtype, scale: float) -> st.SearchStrategy:
+    if dt.kind == "b":
+        return st.booleans()
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        top = int(min(scale, info.max))
+        return st.integers(max(-top, int(info.min)), top)
+    width = 8 * dt.itemsize
+    return st.floats(-1.0, 1.0, width=width).map(lambda x: float(x) * scale)
+
+
+@st.composite
+def scaled_arrays(draw, shape: tuple[int, ...], *, scales: tuple[float, ...] = SCALES,
+                  names: tuple[str, ...] = ("float64",), views: tuple[str, ...] = VIEWS):
+    """Arrays of a given ``shape`` whose entries are uniform in ``[-1, 1]`` times one drawn scale.
+
+    The values are finite in float64 (``x * scale`` with ``|x| <= 1``); a
+    float32 or float16 dtype rounds them and may overflow them to infinity,
+    integer dtypes draw integers in ``[-scale, scale]`` (clipped to the dtype),
+    ``bool`` draws booleans.  Then one layout of ``views`` as :func:`hostile_arrays`.
+
+    Parameters
+    ----------
+    shape : the shape.
+    scales : the magnitudes to draw from (default :data:`SCALES`: 1, the
+        smallest subnormal, ``1e-300``, ``1e-150``, ``1e-8``, ``1e3``, ``1e150``, ``1e300``).
+    names : dtype names to draw from.
+    views : layouts to draw from.
+
+    Examples
+    --------
+    >>> A = example(scaled_arrays((2, 3), scales=(1e300,), views=("reversed",)), seed=0)
+    >>> A.shape, bool(np.all(np.abs(A) <= 1e300))
+    ((2, 3), True)
+    """
+    scale = draw(st.sampled_from(scales))
+    dt = np.dtype(draw(st.sampled_from(names)))
+    size = int(np.prod(shape, dtype=np.int64))
+    values = draw(st.lists(_scaled_elements(dt, scale), min_size=size, max_size=size))
     return _view(_fill(values, shape, dt), draw(st.sampled_from(views)))
 
 

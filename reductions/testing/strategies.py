@@ -16,7 +16,8 @@ gap problems                :func:`gap_instances` (max-IP, Hamming, tensor;
                             both sides of the promise)
 attention inputs            :func:`attention_inputs`,
                             :func:`tensor_attention_inputs` (entries ``<= B``)
-hostile arrays, parameters  :func:`hostile_arrays`, :func:`array_shapes`,
+hostile arrays, parameters  :func:`hostile_arrays`, :func:`scaled_arrays`,
+                            :func:`array_shapes`,
                             :func:`dtypes`, :func:`hostile_floats`,
                             :func:`magnitudes`, :func:`eps_values`,
                             :func:`bounds`, :func:`block_sizes`,
@@ -43,6 +44,7 @@ from reductions.gap import Gap3Instance, GapInstance, HammingGapInstance
 from reductions.ov import KOVInstance, OVInstance
 from reductions.testing._dimacs_text import DimacsCase, dimacs_cases, dimacs_texts, malformed_dimacs
 from reductions.testing._hostile import (
+    SCALES,
     VIEWS,
     array_shapes,
     block_sizes,
@@ -54,6 +56,7 @@ from reductions.testing._hostile import (
     hostile_floats,
     labelled,
     magnitudes,
+    scaled_arrays,
     seeds,
 )
 
@@ -73,7 +76,9 @@ __all__ = [
     "hostile_floats",
     "magnitudes",
     "hostile_arrays",
+    "scaled_arrays",
     "VIEWS",
+    "SCALES",
     "eps_values",
     "bounds",
     "block_sizes",

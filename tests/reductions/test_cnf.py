@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,24 @@ def test_solver_crosses_chunk_boundaries():
     assert count_models(f) == 2**16
     x = solve(f)
     assert x[17] and not any(x[v] for v in range(1, 17))
+
+
+@pytest.mark.parametrize("clauses", [5, None, "1 2 0", [[1, 2], 3]])
+def test_clauses_that_are_not_sequences_are_a_value_error_naming_clauses(clauses):
+    """``CNF(3, 5)`` used to raise ``TypeError: 'int' object is not iterable`` (found by the fuzz suite)."""
+    with pytest.raises(ValueError, match=r"clauses(\[1\])? must be a sequence"):
+        CNF(3, clauses)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ((None, 3, 2), "num_vars must be a positive integer, got None"),
+    (("3", 3, 2), "num_vars must be a positive integer, got '3'"),
+    ((3, 2.0, 2), "num_clauses must be an integer >= 0"),
+    ((3, 3, "2"), "k must lie in 1..num_vars=3"),
+    ((2**70, 1, 1), "num_vars must be at most 2^31 - 1"),
+    ((2**31 - 1, 3, 3), "above the limit"),  # 2^31 random keys per clause: refused before allocating 144 GiB
+])
+def test_generators_refuse_non_integer_and_huge_sizes(args, fragment):
+    """Found by the fuzz suite: ``None`` or ``"3"`` raised ``TypeError``, ``2**31 - 1`` variables a ``MemoryError``."""
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        planted_kcnf(*args, seed=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -131,4 +132,17 @@ def test_bad_kov_input_raises_naming_the_set():
 )
 def test_generators_reject_bad_sizes(call, fragment):
     with pytest.raises(ValueError, match=fragment):
+        call()
+
+
+@pytest.mark.parametrize(("call", "fragment"), [
+    (lambda: planted_ov(None, 3, True, seed=0), "N must be a positive integer, got None"),
+    (lambda: random_ov(3, "4", seed=0), "m must be a positive integer, got '4'"),
+    (lambda: planted_ov(3, 2, True, "x", seed=0), "p must lie in [0, 1] (a number), got 'x'"),
+    (lambda: random_kov(2.0, 3, 3, seed=0), "k must be an integer >= 2, got 2.0"),
+    (lambda: planted_ov(10**6, 100, True, seed=0), "above the limit"),  # 10^14 pair products while planting
+])
+def test_generators_refuse_non_integer_and_huge_sizes(call, fragment):
+    """Found by the fuzz suite: ``None``, ``"4"`` or ``"x"`` raised ``TypeError`` (``'<' not supported ...``)."""
+    with pytest.raises(ValueError, match=re.escape(fragment)):
         call()

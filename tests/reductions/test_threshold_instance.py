@@ -25,7 +25,7 @@ from reductions.gap_to_attention import (
     hamming_to_attention,
 )
 from reductions.ov_to_attention import AttentionInstance
-from reductions.threshold_instance import ThresholdInstance, separation
+from reductions.threshold_instance import ThresholdInstance, check_margin, separation
 
 
 def _weight_rows(rng, N, m, w):
@@ -184,3 +184,10 @@ def test_separation_in_log_space_matches_the_direct_formula():
     assert t == pytest.approx(math.exp(-700) / 2) and tol == pytest.approx(math.exp(-700) / 2)
     with pytest.raises(ValueError, match="^too small$"):
         separation(-2000.0, -710.0, underflow="too small", margin=4.0, d=3, n=4, logit=1.0)
+
+
+@pytest.mark.parametrize("margin", ["4", b"4", True])
+def test_margin_must_be_a_number_not_a_string(margin):
+    """``margin="4"`` was read as 4.0 by ``float()`` (fuzz suite)."""
+    with pytest.raises(ValueError, match="margin must be a finite number > 1"):
+        check_margin(margin)

@@ -157,3 +157,29 @@ def test_fast_method_returns_the_output_with_its_certificate():
     assert res.entry_error == P.entry_error and res.error_bound.shape == (3,)
     assert res.max_error_bound == pytest.approx(attention_error_bound(P.entry_error, V), rel=1e-15)
     assert np.all(np.abs(res.output - attention(Q, K, V)).max(axis=0) <= res.error_bound)
+
+
+# ---------------------------------------------------------------------------- found by the fuzz suite (issue 13)
+def test_values_near_the_float64_limit_average_to_a_finite_output():
+    """The mean of 1.7e308 and 1.7e308 is 1.7e308: the streamed sum used to overflow to inf (exact and fast)."""
+    Q, K, V = np.zeros((2, 2)), np.zeros((3, 2)), np.full((3, 2), 1.7e308)
+    np.testing.assert_allclose(attention(Q, K, V), V[:2], rtol=1e-14)
+    np.testing.assert_allclose(attention_fast(Q, K, V, bound=1.0), V[:2], rtol=1e-14)
+    V[1] = -1.7e308
+    np.testing.assert_allclose(attention(Q, K, V), np.full((2, 2), 1.7e308 / 3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("block_size", ["4", 2.5, 2.0, True, 0])
+def test_block_size_must_be_a_positive_integer_not_converted(block_size):
+    """``"4"`` and ``2.5`` used to be read as 4 and 2 by ``int()``."""
+    with pytest.raises(ValueError, match="block_size must be a positive integer"):
+        attention(np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 1)), block_size=block_size)
+
+
+def test_fast_path_with_inputs_of_opposite_huge_magnitudes():
+    """Q ~ 1e150 and K ~ 1e-150 give logits near 1, but the features q^g overflowed and k^g underflowed: NaN.
+    The operator now balances Q and K by powers of two (logits unchanged exactly)."""
+    rng = np.random.default_rng(0)
+    Q, K, V = rng.uniform(-1, 1, (5, 2)) * 1e150, rng.uniform(-1, 1, (6, 2)) * 1e-150, rng.uniform(-1, 1, (6, 2))
+    res = attention(Q, K, V, method="fast", eps=1e-6)
+    assert np.all(np.abs(res.output - attention(Q, K, V)) <= res.error_bound)

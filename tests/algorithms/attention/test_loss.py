@@ -74,3 +74,25 @@ def test_loss_gradient_checks_its_inputs():
         attention_loss_grad_fast(A1, A2, A3, E, X, np.full((3, 3), np.nan))
     with pytest.raises(ValueError, match="A1 X has an entry .* above the promised bound"):
         attention_loss_grad_fast(A1, A2, A3, E, 10 * X, Y, bound=1.0)
+
+
+def test_loss_grad_with_values_near_the_float64_limit_is_not_nan():
+    """``c h^T - delta`` was ``inf - inf`` for ``A3 Y`` near 1e300 (fuzz suite); here every logit is 0 and dL/dX = 0."""
+    ones = np.ones((2, 1))
+    G = attention_loss_grad(ones, np.zeros((2, 1)), ones, np.zeros((2, 1)), np.zeros((1, 1)), np.array([[1e300]]))
+    assert np.array_equal(G, np.zeros((1, 1)))
+
+
+def test_an_overflowing_product_is_named():
+    """``A1 X`` above float64's range was reported as "Q must be finite" (no such argument; fuzz suite)."""
+    big = np.full((2, 2), 1e200)
+    with pytest.raises(ValueError, match="A1 X must be finite"):
+        attention_loss_grad_fast(big, np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 2)), big, np.eye(2))
+
+
+def test_loss_grad_error_bound_is_never_nan():
+    """An overflowed factor times an exact 0 made the bound NaN (fuzz suite); infinity is the safe bound there."""
+    A1 = np.array([[1e-150, 0.0], [2e-150, 0.0]])
+    args = (A1, np.array([[1e149, 0.0], [-1e149, 0.0]]), np.ones((2, 2)), np.zeros((2, 2)), np.eye(2) * 1e-300,
+            np.full((2, 2), 1e300))
+    assert not np.any(np.isnan(attention_loss_grad_error_bound(*args)))

@@ -48,3 +48,23 @@ def test_vjp_checks_its_inputs():
     with pytest.raises(ValueError, match="dO must have 2 columns"):
         Q, K, V, dO = _vjp_inputs()
         attention_vjp(Q, K, V, dO[:, :1] @ np.ones((1, 3)))
+
+
+def test_vjp_of_values_near_the_float64_limit_is_not_nan():
+    """``dO V^T - delta`` was ``inf - inf`` for values near 1.8e308; the exact gradient here is 0 for dQ and dK."""
+    Q, K, V, dO = np.zeros((1, 2)), np.zeros((3, 2)), np.full((3, 1), 1.7e308), np.ones((1, 1))
+    dQ, dK, dV = attention_vjp(Q, K, V, dO)
+    assert np.array_equal(dQ, np.zeros((1, 2))) and np.array_equal(dK, np.zeros((3, 2)))
+    np.testing.assert_allclose(dV, np.full((3, 1), 1 / 3))
+
+
+def test_fast_vjp_whose_products_overflow_but_gradients_do_not():
+    """``V ⊗ K`` of V ~ 1e300 and K ~ 1e10 overflowed inside the fast VJP (NaN, or a ValueError about an internal
+    ``Y``) although every gradient is in range (fuzz suite); the products now run on inputs scaled by powers of two."""
+    rng = np.random.default_rng(1)
+    Q, K = rng.uniform(-1, 1, (4, 2)) * 1e-10, rng.uniform(-1, 1, (5, 2)) * 1e10
+    V, dO = rng.uniform(-1, 1, (5, 2)) * 1e300, rng.uniform(-1, 1, (4, 2)) * 1e-300
+    fast, exact, bound = attention_vjp_fast(Q, K, V, dO), attention_vjp(Q, K, V, dO), \
+        attention_vjp_error_bound(Q, K, V, dO)
+    for f, e, b in zip(fast, exact, bound):
+        assert np.all(np.isfinite(f)) and np.all(np.abs(f - e) <= b)

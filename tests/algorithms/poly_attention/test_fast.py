@@ -126,3 +126,15 @@ def test_bad_arguments_raise():
     big = [2.5 * np.array([[1.0, 1.0], [-1.0, -1.0]] * 2 + [[1.0, -1.0]])] * 3  # logits fill [-15.6, 15.6]
     with pytest.raises(Float64Limit, match="float64 limit.*not the lower bound"):
         poly_attention_fast(tensor_attention(3), big, Vs, eps=1e-6)
+
+
+def test_logits_beyond_float64_are_a_cost_refusal():
+    """Inputs near 1e298 made the certified interval [-inf, inf]; with poly-attention's flop limit switched off
+    the planner went on and failed with "cannot convert float NaN to integer" (fuzz suite)."""
+    from algorithms.poly_attention import AttentionPolynomial
+    from algorithms.polynomial_method import CostExceedsExact
+
+    h = AttentionPolynomial.parse("x1x2 + x3x4")
+    Xs = [np.full((2, 3), 1e298)] * 4
+    with pytest.raises(CostExceedsExact):
+        poly_attention_fast(h, Xs, [np.ones((2, 1))] * 3)

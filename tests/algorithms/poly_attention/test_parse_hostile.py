@@ -42,3 +42,10 @@ def test_long_monomials_are_quoted_briefly():
     with pytest.raises(ValueError) as err:
         AttentionPolynomial.parse("x1x2 + " + "y" * 10_000)
     assert len(str(err.value)) < 200
+
+
+@pytest.mark.parametrize("text", ["x1", "x1x1", "x2x3"])
+def test_a_text_that_is_no_attention_polynomial_is_named(text):
+    """``parse("x1")`` said only "t (number of variables) must be ... >= 2", naming no argument (fuzz suite)."""
+    with pytest.raises(ValueError, match=rf"text '{text}' is not an attention polynomial"):
+        AttentionPolynomial.parse(text)

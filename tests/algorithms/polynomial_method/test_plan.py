@@ -156,3 +156,24 @@ def test_issue13_item6_head_forward_refuses_logits_outside_the_approximation():
     out, _ = head_forward(Q / 3, Q / 3, np.array([[1.0], [0.0]]), approximation=P)  # inside: runs
     exact, _ = head_forward(Q / 3, Q / 3, np.array([[1.0], [0.0]]))
     np.testing.assert_allclose(out, exact, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- found by the fuzz suite (issue 13)
+def test_cost_refusal_with_a_rank_above_float64():
+    """Logits near 1e298 need a degree whose rank C(d+g, g) is an int above 1e308: it was an OverflowError."""
+    Q = np.array([[0.6, 0.3, -0.3, -0.7]])
+    K = np.array([[2e291, -5.5e299, 0.0, -7.2e252]])
+    with pytest.raises(CostExceedsExact):
+        attention(Q, K, np.ones((1, 1)), method="fast", eps=0.01)
+
+
+def test_float64_refusal_at_half_width_60_is_quick():
+    """The refusal reports the mpmath alternative; its truncation bound took ~15 s with mpmath.nsum (now ~1 s)."""
+    import time
+
+    Q = np.array([[3, 3, 0, 2], [0, 3, 3, 0], [3, 0, 1, 1]], dtype=np.uint8)
+    K = np.array([[160, 0, 0, 0]], dtype=np.uint8)
+    start = time.perf_counter()
+    with pytest.raises(Float64Limit):
+        attention(Q, K, np.ones((1, 1)), method="fast", eps=1e-4)
+    assert time.perf_counter() - start < 8.0

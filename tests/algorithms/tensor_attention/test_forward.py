@@ -226,3 +226,12 @@ def test_any_small_shape_exact_matches_einsum_and_fast_stays_within_bound(n, n1,
     # (E1) is exact arithmetic on A~; float64 sums of length r + n1 + n2 add ulps of max |V|
     ulps = (info.rank + n1 + n2 + 8) * 2.0**-53 * np.max(np.abs(args[3])) * np.max(np.abs(args[4]))
     assert np.max(np.abs(T - exact)) <= bound + ulps
+
+
+def test_products_of_huge_values_that_cancel_give_a_finite_output():
+    """The mean of ``1e200 * 1e200`` and ``-1e200 * 1e200`` is 0: exact tensor attention used to return NaN."""
+    Q, K = np.zeros((1, 2)), np.zeros((2, 2))
+    V1, V2 = np.array([[1e200], [-1e200]]), np.array([[1e200], [1e200]])
+    assert np.array_equal(tensor_attention(Q, K, K, V1, V2), np.zeros((1, 1)))
+    assert np.array_equal(tensor_attention(Q, K, K, V1, V2, method="fast").output, np.zeros((1, 1)))
+    assert np.all(np.isinf(tensor_attention(Q, K, K, np.abs(V1), V2)))  # the answer 1e400 itself overflows

@@ -80,3 +80,12 @@ def test_fast_vjp_error_within_bound(n, n1, n2, d, dv, B, eps):
         assert np.max(bound) < 20 * eps * max(1.0, np.max(np.abs(b)))  # the bound is of order eps
 
 
+
+
+def test_vjp_of_huge_values_is_not_nan():
+    """``dO (V1 ⊘ V2)^T - delta`` was ``inf - inf`` for values ~1e200 (fuzz suite); here dQ, dK1, dK2 are 0."""
+    Q, K = np.zeros((1, 2)), np.zeros((2, 2))
+    V1, V2, dO = np.array([[1e200], [1e200]]), np.array([[1e200], [1e200]]), np.ones((1, 1))
+    dQ, dK1, dK2, dV1, dV2 = tensor_attention_vjp(Q, K, K, V1, V2, dO)
+    assert not any(np.any(np.isnan(G)) for G in (dQ, dK1, dK2, dV1, dV2))
+    assert np.array_equal(dQ, np.zeros((1, 2))) and np.array_equal(dK1, np.zeros((2, 2)))

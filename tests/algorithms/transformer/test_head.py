@@ -112,3 +112,17 @@ def test_head_rejects_bad_input():
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+@pytest.mark.parametrize("block", [True, 2.0, "2", 0])
+def test_block_must_be_a_positive_integer(block):
+    """``block=True`` was accepted as 1 (bool is an int): refused like the other non-integers (fuzz suite)."""
+    with pytest.raises(ValueError, match="block must be a positive integer"):
+        head_forward(np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 2)), block=block)
+
+
+def test_overflowing_logits_name_q_and_k():
+    """The refusal of logits above float64's range named no argument (fuzz suite)."""
+    big = np.full((2, 2), 1e200)
+    with pytest.raises(ValueError, match="^Q and K: the logits"):
+        head_forward(big, big, np.ones((2, 2)))
