@@ -7,8 +7,8 @@ products of two values, overflow although the answer is finite (the mean of
 and ``inf - inf`` turns into NaN.  The exact and fast algorithms therefore
 compute as usual and, only if the result is not finite, compute again with
 every value matrix divided by a power of two ``2^e >= max|V|`` (exact
-scaling) and multiply the result back, one factor at a time, so that only an
-answer above float64's range becomes an infinity.
+scaling) and multiply the result back by the product of the factors, so that
+only an answer above float64's range becomes an infinity.
 
 Examples
 --------
@@ -38,13 +38,14 @@ def exponent(X) -> int:
 
 
 def scale(X, *exponents: int):
-    """``X * 2^e1 * 2^e2 * ...``, one factor at a time (each ``2^e`` split so that it is a float64)."""
+    """``X * 2^(e1 + e2 + ...)``: the exponents summed first (``2^-996 2^+995`` must not underflow on the way),
+    then applied in steps of at most ``2^±1000`` (each a float64)."""
+    e = sum(exponents)
     with np.errstate(over="ignore", under="ignore"):
-        for e in exponents:
-            while e:
-                step = max(-1000, min(1000, e))
-                X = X * 2.0**step
-                e -= step
+        while e:
+            step = max(-1000, min(1000, e))
+            X = X * 2.0**step
+            e -= step
     return X
 
 

@@ -86,6 +86,8 @@ TENSOR_PER_LOGIT_COLUMN = 1.2e-10
 SAT_PER_ASSIGNMENT_LITERAL = 1.5e-10
 RANDOM_PER_DRAW = 2e-8  # a uniform draw and its share of a sort or comparison (generous)
 RANDOM_BYTES_PER_DRAW = 24  # the float64 draw, an int64 index and a temporary
+RANDOM_PER_ITEM = 1.5e-6  # a Python object built and checked one by one (a CNF literal: ~0.8 us measured)
+RANDOM_BYTES_PER_ITEM = 64  # its share of the tuples holding it
 _SOFTMAX_BLOCK_BYTES = 3 * 8 * 2**22  # a block of logits and its temporaries
 
 _max_seconds: contextvars.ContextVar[float | None] = contextvars.ContextVar("max_seconds", default=None)
@@ -367,18 +369,21 @@ def decide_sat_cost(num_vars: int, num_clauses: int, literals: int, via: str) ->
     return lists_s + s, lists_b + instance_b + b
 
 
-def random_instance_cost(draws: float, products: float = 0.0) -> tuple[float, float]:
-    """Seconds and bytes of a random instance: ``draws`` uniform numbers (with their sort), ``products`` 0/1 products.
+def random_instance_cost(draws: float, products: float = 0.0, items: float = 0.0) -> tuple[float, float]:
+    """Seconds and bytes of a random instance: ``draws`` uniform numbers (with their sort), ``products`` 0/1
+    products, ``items`` Python objects built one by one (the literals of a :class:`~reductions.cnf.CNF`).
 
     For the generators of :mod:`reductions.cnf` (``num_clauses * num_vars``
-    draws: every clause sorts a random key per variable) and :mod:`reductions.ov`
-    (``N m`` draws per set, and a pass over the ``N^2 m`` products that find
-    orthogonal pairs, repeated while planting).
+    draws: every clause sorts a random key per variable; ``num_clauses (k + 1)``
+    items, about 0.8 us each measured) and :mod:`reductions.ov` (``N m`` draws
+    per set, and a pass over the ``N^2 m`` products that find orthogonal pairs,
+    repeated while planting).
 
     Examples
     --------
     >>> random_instance_cost(1e6)
     (0.02, 24000000.0)
     """
-    draws, products = float(draws), float(products)
-    return RANDOM_PER_DRAW * draws + 1e-9 * products, RANDOM_BYTES_PER_DRAW * draws + 8.0 * min(products, 2**22)
+    draws, products, items = float(draws), float(products), float(items)
+    return (RANDOM_PER_DRAW * draws + 1e-9 * products + RANDOM_PER_ITEM * items,
+            RANDOM_BYTES_PER_DRAW * draws + 8.0 * min(products, 2**22) + RANDOM_BYTES_PER_ITEM * items)

@@ -130,8 +130,9 @@ def rounding_output_error(entry_error: float, sampled_error: float, value_max, u
     are ``a_j (1 + rho_j)`` against the normaliser's ``a_j (1 + rho'_j)``,
     ``|rho|, |rho'| <= e_r``, so the average moves by at most
     ``2 e_r max|v| / (1 - e_r)``; the final division adds ``u max|v|``.  In
-    float64 this is a few ulps of ``max|V|`` and is not added (docs); the float32
-    fast paths add it.
+    float64 this is a few ulps of ``max|V|``; :func:`~algorithms.polynomial_method.fast_result`
+    adds it in both dtypes (without it the bound of a constant value column was 0,
+    below the rounding of the computed output: found by the fuzz suite).
 
     Examples
     --------
@@ -260,9 +261,11 @@ def value_product_range(Vs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
     lo, hi = column_range(Vs[0])
     for V in Vs[1:]:
         a, b = column_range(V)
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing corner is inf; inf * 0 is NaN
+        with np.errstate(over="ignore", invalid="ignore"):
             corners = np.stack([lo * a, lo * b, hi * a, hi * b])
-        lo, hi = np.fmin.reduce(corners, axis=0), np.fmax.reduce(corners, axis=0)  # fmin/fmax skip NaN
+        # an exact 0 times a range that overflowed (inf standing for a huge finite value) is 0, not NaN
+        corners = np.where(np.isnan(corners), 0.0, corners)
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
     return lo, hi
 
 
@@ -277,7 +280,9 @@ def value_spread(*Vs: np.ndarray) -> np.ndarray:
     [2.0, 4.0]
     """
     lo, hi = value_product_range(Vs)
-    return hi - lo
+    with np.errstate(invalid="ignore"):
+        spread = hi - lo
+    return np.where(np.isnan(spread), np.inf, spread)  # both ends overflowed to one infinity: spread unknown
 
 
 def output_error(entry_error: float, spread):
@@ -305,6 +310,8 @@ def output_error(entry_error: float, spread):
     """
     if not 0 <= entry_error < 1:
         raise ValueError(f"entry_error must lie in [0, 1), got {entry_error!r}")
+    if entry_error == 0:  # exact weights: 0 even for a spread that overflowed to inf (0 * inf would be NaN)
+        return np.zeros_like(np.asarray(spread, dtype=float))
     return entry_error * spread / (1 + np.sqrt(1 - entry_error * entry_error))
 
 

@@ -227,7 +227,7 @@ def _check_kcnf_args(num_vars: int, num_clauses: int, k: int) -> tuple[int, int,
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 1 <= k <= num_vars:
         raise ValueError(f"k must lie in 1..num_vars={num_vars} (an integer), got {k!r}")
     check_budget(f"a random {k}-CNF with {num_vars} variables and {num_clauses} clauses",
-                 *random_instance_cost(float(num_vars) * num_clauses))
+                 *random_instance_cost(float(num_vars) * num_clauses, items=float(num_clauses) * (k + 1)))
     return num_vars, num_clauses, int(k)
 
 

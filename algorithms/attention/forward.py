@@ -264,7 +264,9 @@ def attention_fast(
 
     Returns
     -------
-    (n, d_v) array ``T`` with ``|T - Att|`` within :func:`attention_error_bound`.
+    (n, d_v) array ``T`` with ``|T - Att|`` within :func:`attention_error_bound` plus a few ulps of
+    ``max|V|`` (the rounding of numerator and normaliser, which ``attention(..., method="fast")``
+    includes in its ``error_bound``).
 
     Raises
     ------

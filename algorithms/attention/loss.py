@@ -175,9 +175,11 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
     P = low_rank_attention(Q, A2, eps, bound)
     a, k = exponent(h), exponent(A2)  # h and A2 scaled by powers of two in the products (algorithms._scaling)
     out, VK, PK = _left_products(P, scale(h, -a), scale(A2, -k))  # f h, f (h (x) A2), f A2: O(n r d^2)
-    c = out - scale(E, -a)  # c 2^-a; then dQ 2^-(2a + k)
-    with np.errstate(over="ignore"):
-        return scale(A1.T @ _dq(c, out, VK, PK), a, a, k)
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = scale(out, a) - E  # c = f h - E, then scaled by its own power of two
+        e = exponent(c)
+        dQ = _dq(scale(c, -e), out, VK, PK)  # dQ 2^-(e + a + k)
+        return scale(A1.T @ dQ, e, a, k)
 
 
 def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound=None):

@@ -46,7 +46,6 @@ import math
 
 import numpy as np
 
-from algorithms import _scaling
 from algorithms._checks import check_eps
 from algorithms.error_bounds import UNIT_ROUNDOFF
 from algorithms.polynomial_method.exp_approximation import (
@@ -244,24 +243,6 @@ def polynomial_method_cost(bound: float, k: int, d: int, eps: float, *, certifie
     return g, feature_rank(d, g)
 
 
-def _balanced(Q, keys: tuple) -> tuple:
-    """``Q`` and the keys times powers of two whose product is 1, where their magnitudes are far apart.
-
-    Every logit ``<q, k_1 ∘ ... >`` is unchanged (exactly: powers of two), but the
-    features ``q^alpha``, ``k^alpha`` of inputs like ``1e150`` and ``1e-150`` (logits
-    near 1) no longer overflow to ``inf`` and underflow to 0, whose product was NaN.
-    """
-    mats = (Q, *keys)
-    e = [_scaling.exponent(X) for X in mats]
-    if max(abs(x) for x in e) <= 64:
-        return Q, keys
-    target = round(sum(e) / len(e))
-    shifts = [target - x for x in e]
-    shifts[-1] -= sum(shifts)
-    out = [_scaling.scale(X, s) for X, s in zip(mats, shifts)]
-    return out[0], tuple(out[1:])
-
-
 def fast_operator(
     Q,
     keys,
@@ -333,7 +314,6 @@ def fast_operator(
     if precision == "mpmath" and not _array.is_numpy(xp):
         raise ValueError(f"precision='mpmath' runs on numpy arrays only, got arrays of {xp.__name__}")
     bounds = logit_bounds(Q, keys, scale, bound)
-    Q, keys = _balanced(Q, keys)
     m = int(Q.shape[1])
     plan = plan_fast_path(
         bounds, columns=m, k=1 + len(keys), eps=eps, n_query=int(Q.shape[0]), n_keys=[int(K.shape[0]) for K in keys],

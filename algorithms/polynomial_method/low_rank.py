@@ -101,6 +101,25 @@ def block_rows(rank: int) -> int:
     return int(min(_MAX_BLOCK, max(_MIN_BLOCK, b)))
 
 
+def _balanced(Q, keys: tuple) -> tuple:
+    """``Q`` and the keys times powers of two whose product is 1, where their magnitudes are far apart.
+
+    Every logit ``<q, k_1 ∘ ...>`` is unchanged (exactly: powers of two), but the
+    features ``q^alpha``, ``k^alpha`` of inputs like ``1e150`` and ``1e-150`` (logits
+    near 1) no longer overflow to ``inf`` and underflow to 0, whose product was NaN
+    (found by the fuzz suite).  Only the features use them: ``Q`` and ``keys`` stay as given.
+    """
+    mats = (Q, *keys)
+    e = [_scaling.exponent(X) for X in mats]
+    if max(abs(x) for x in e) <= 64:
+        return Q, keys
+    target = round(sum(e) / len(e))
+    shifts = [target - x for x in e]
+    shifts[-1] -= sum(shifts)
+    out = [_scaling.scale(X, s) for X, s in zip(mats, shifts)]
+    return out[0], tuple(out[1:])
+
+
 @dataclass
 class LowRankOperator:
     """``A~ = U1 (U2 ⊘ ... ⊘ Uk)^T``, the certified low-rank approximation of ``exp(scale <q, k2 ∘ ... ∘ kk>)``.
@@ -176,12 +195,14 @@ class LowRankOperator:
         if self.scale is None:
             self.scale = 1.0 / self.Q.shape[1]
         xp = self._xp
-        if self.centre is not None and self.degree > 0:
+        Qb, keysb = _balanced(self.Q, self.keys)
+        self._centred = self.centre is not None and self.degree > 0
+        if self._centred:
             column = _array.ones(xp, (int(self.Q.shape[0]), 1), self.Q) * (-self.centre / self.scale)
-            self._Qf = _array.concat(xp, [self.Q, column])
-            self._keysf = tuple(_array.concat(xp, [K, _array.ones(xp, (int(K.shape[0]), 1), K)]) for K in self.keys)
+            self._Qf = _array.concat(xp, [Qb, column])
+            self._keysf = tuple(_array.concat(xp, [K, _array.ones(xp, (int(K.shape[0]), 1), K)]) for K in keysb)
         else:
-            self._Qf, self._keysf = self.Q, self.keys
+            self._Qf, self._keysf = Qb, keysb
 
     # ------------------------------------------------------------------ certificate
     @property
@@ -203,7 +224,7 @@ class LowRankOperator:
     @property
     def centred(self) -> bool:
         """Whether the features carry the centring coordinate (``x - c``)."""
-        return self._Qf is not self.Q
+        return self._centred
 
     @property
     def rank(self) -> int:

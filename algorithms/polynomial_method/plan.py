@@ -246,14 +246,21 @@ def _float32_refusal(bounds, eps, alternatives, rounding) -> Float32Limit:
     )
 
 
+_MP_DETAIL_MAX_HALF_WIDTH = 40.0  # above it, building the mpmath plan only to describe it takes seconds
+
+
 def _float64_refusal(bounds, cs, hs, m, k, eps, n_query, summed, alternatives, rounding) -> Float64Limit:
-    try:
-        mp = _mp_parts(bounds, cs, hs, m, k, eps, summed)
-        digits, extra = mp[4], f"; precision='mpmath' would use {mp[4]} digits, degree {mp[1].degree}"
-        seconds = mp_seconds(n_query, [summed], mp[2], m)
-        extra += f", about {seconds:.2g} s here"
-    except (ValueError, OverflowError):  # only for half-widths beyond the mpmath path's range
-        digits, extra = math.inf, ""
+    if hs > _MP_DETAIL_MAX_HALF_WIDTH:  # a refusal must be quick (10 s at h = 102): the digits from their estimate
+        digits = int(math.ceil(math.log10(1 / eps) + 2 * (hs + abs(cs)) / math.log(10))) + 12
+        extra = f"; precision='mpmath' would need at least {digits} digits"
+    else:
+        try:
+            mp = _mp_parts(bounds, cs, hs, m, k, eps, summed)
+            digits, extra = mp[4], f"; precision='mpmath' would use {mp[4]} digits, degree {mp[1].degree}"
+            seconds = mp_seconds(n_query, [summed], mp[2], m)
+            extra += f", about {seconds:.2g} s here"
+        except (ValueError, OverflowError):  # only for half-widths beyond the mpmath path's range
+            digits, extra = math.inf, ""
     return Float64Limit(
         f"fast path refused (float64 limit, a practical limit of the arithmetic, not the lower bound): "
         f"logits certified in [{bounds.lo:.4g}, {bounds.hi:.4g}] (half-width {bounds.half_width:.4g}); "

@@ -86,7 +86,8 @@ class ArithmeticLimit(FastPathUnavailable):
     ----------
     digits : float
         Significant decimal digits that would suffice (float64 carries about
-        15.95, float32 7.22).
+        15.95, float32 7.22); for logit half-widths above 40 a lower bound
+        (the mpmath plan is not built just to report it).
     rounding : float
         The rounding bound on the relative error of an entry (``> eps``).
     dtype : str

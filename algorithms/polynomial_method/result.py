@@ -121,16 +121,18 @@ def fast_result(op, output, spread, *, method: str = "fast", value_range=None) -
     method : str
         Recorded as :attr:`FastResult.method`.
     value_range : (lo, hi) of (d_v,) arrays, optional
-        Where the value products lie; for a float32 operator the bound adds
+        Where the value products lie; the bound then adds
         :func:`algorithms.error_bounds.rounding_output_error` (numerator and
-        normaliser round differently), which needs ``max |v|``.
+        normaliser round differently, in float64 as in float32), which needs ``max |v|``.
     """
     e = op.entry_error
     error_bound = np.asarray(output_error(e, np.asarray(spread, dtype=float)), dtype=float)
-    if getattr(op, "dtype", "float64") == "float32":
+    if value_range is not None:  # numerator and normaliser round differently: a constant column is off by ulps too
         lo, hi = value_range
         vmax = np.maximum(np.abs(lo), np.abs(hi))
-        error_bound = error_bound + rounding_output_error(e, op.approximation.sampled_error, vmax, 2.0**-24)
+        u = 2.0**-24 if getattr(op, "dtype", "float64") == "float32" else 2.0**-53
+        with np.errstate(over="ignore"):
+            error_bound = error_bound + rounding_output_error(e, op.approximation.sampled_error, vmax, u)
     P = op.approximation
     shift = op.centre or 0.0
     covered = (P.lo + shift, P.hi + shift)

@@ -151,17 +151,19 @@ def tensor_attention_vjp(Q, K1, K2, V1, V2, dO):
 
 
 # ---------------------------------------------------------------------------- fast
-def _fast_vjp(P: LowRankOperator, V1, V2, dO, L2=None, L3=None):
+def _fast_vjp(P: LowRankOperator, V1, V2, dO, L2=None, L3=None, *, Q=None, K=None):
     """Low-rank ``F = f~ ∘ (q - delta)`` applied everywhere it is needed.
 
     Returns ``(G, dK1, dK2, dV1, dV2, O)`` where ``G = F (L2 ⊘ L3)`` (``dQ / scale``
     when ``L2, L3 = K1, K2``).  The key gradients are computed only for the
-    default ``L``.  Cost ``O((n + n1 + n2) r p m)`` for ``p`` value and ``m``
-    ``L`` columns.
+    default ``L``.  ``Q`` and ``K = (K1, K2)``, where given, replace ``P.Q`` and
+    ``P.keys`` in the products (not in the weights ``f~``): scaled copies.  Cost
+    ``O((n + n1 + n2) r p m)`` for ``p`` value and ``m`` ``L`` columns.
     """
     xp = P.xp
     keys = L2 is None
-    K1, K2 = P.keys
+    K1, K2 = P.keys if K is None else K
+    Qp = P.Q if Q is None else Q
     L2, L3 = (K1, K2) if keys else (L2, L3)
     p, m = int(V1.shape[1]), int(L2.shape[1])
     one1, one2 = _array.ones(xp, (int(V1.shape[0]), 1), V1), _array.ones(xp, (int(V2.shape[0]), 1), V2)
@@ -188,7 +190,7 @@ def _fast_vjp(P: LowRankOperator, V1, V2, dO, L2=None, L3=None):
         G.append(xp.sum(xp.reshape(dOb, (b, p, 1)) * UW, axis=1) - delta * (U1 @ KK))
         out.append(ob)
         if keys:
-            Qb = P.Q[sl, ...]
+            Qb = Qp[sl, ...]
             Y = _array.concat(xp, [_array.row_kron(xp, dOb, Qb), delta * Qb, dOb])
             part = sum_rows(xp, lambda _, U=U1: U, Y, b, P.dtype)
             acc = part if acc is None else acc + part
@@ -270,9 +272,16 @@ def tensor_attention_vjp_fast(Q, K1, K2, V1, V2, dO, eps: float = 1e-6, bound: f
     """
     Q, K1, K2, V1, V2, dO = _check_vjp_fast(Q, K1, K2, V1, V2, dO)
     P = _low_rank(Q, K1, K2, eps, bound, 1.0 / int(Q.shape[1]))
-    G, dK1, dK2, dV1, dV2, _ = _fast_vjp(P, V1, V2, dO)
+    # every product runs on inputs scaled by powers of two to max|X| < 1 (the weights f~ are P's own), and the
+    # gradients, linear in each factor, are scaled back last: products like K1 ⊗ V1 of huge inputs cannot overflow
+    q, k1, k2, a1, a2, c = (_scaling.exponent(X) for X in (Q, K1, K2, V1, V2, dO))
+    sc = _scaling.scale
+    G, dK1, dK2, dV1, dV2, _ = _fast_vjp(P, sc(V1, -a1), sc(V2, -a2), sc(dO, -c), Q=sc(Q, -q),
+                                         K=(sc(K1, -k1), sc(K2, -k2)))
     s = P.scale
-    return G * s, dK1 * s, dK2 * s, dV1, dV2
+    with np.errstate(over="ignore"):
+        return (sc(G * s, a1, a2, c, k1, k2), sc(dK1 * s, a1, a2, c, q, k2), sc(dK2 * s, a1, a2, c, q, k1),
+                sc(dV1, a2, c), sc(dV2, a1, c))
 
 
 def tensor_attention_vjp_error_bound(

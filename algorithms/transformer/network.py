@@ -281,7 +281,7 @@ def forward(
         try:
             T, cache, layer_norms = _layer_forward(layer, T, c, approximation, block)
         except ValueError as exc:
-            raise ValueError(f"layer {i + 1}: {exc}") from None
+            raise ValueError(f"layer {i + 1}: {exc} (computed from X and params)") from None
         layers.append(cache)
         norms.append(layer_norms)
     return T @ params.W_out, ForwardCache(X, layers, T, approximation, norms)

@@ -49,3 +49,11 @@ def test_ragged_and_float128_overflow():
     if np.finfo(np.longdouble).max > 1e308:
         with pytest.raises(ValueError, match="X must be finite"):
             as_matrix("X", np.array([[np.longdouble("1e400")]]))
+
+
+def test_power_of_two_factors_are_summed_before_they_are_applied():
+    """``scale(x, -996, 995)`` is ``x / 2``: applied one at a time, ``x 2^-996`` underflowed first (fuzz suite)."""
+    from algorithms._scaling import scale
+
+    assert scale(np.array([3.0]), -996, 995)[0] == 1.5
+    assert scale(np.array([1e300]), 1000, 1000)[0] == np.inf  # the answer itself overflows

@@ -57,3 +57,15 @@ def test_output_error_rejects_entry_error_outside_unit_interval():
     for e in (-0.1, 1.0, 2.0):
         with pytest.raises(ValueError, match="entry_error must lie in"):
             output_error(e, 1.0)
+
+
+def test_spreads_and_bounds_of_overflowing_value_products_are_never_nan():
+    """Products 1e300 * 1e150 overflow to one infinity at both ends (spread inf - inf), and 0 * inf corners
+    appeared: poly-attention's error bound was NaN (fuzz suite); an unknown spread is infinite, an exact 0 stays 0."""
+    from algorithms.error_bounds import output_error, value_product_range, value_spread
+
+    Vs = [np.array([[1e300, 0.0]]), np.array([[-1e150, 1e150]])]
+    assert value_spread(*Vs).tolist() == [np.inf, 0.0]
+    lo, hi = value_product_range([np.array([[0.0], [1e300]]), np.array([[1e300]])])
+    assert lo.tolist() == [0.0] and hi.tolist() == [np.inf]
+    assert float(output_error(0.0, np.inf)) == 0.0

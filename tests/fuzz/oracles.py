@@ -9,7 +9,9 @@ with a tolerance: ``Delta`` bounds the absolute rounding of every logit
 (``(terms + 8) u sum |products|`` with ``u = 2^-53``), a weight is then off by
 a factor ``e^{±2 Delta}``, and the tolerance of an output entry is that
 relative error times the sum of the absolute values the entry is built from,
-plus the rounding of the final sums.  Where ``2 Delta > 1/2`` the logits
+plus the rounding of the final sums, plus float64's underflow: an intermediate
+below ``2^-1074`` is off by that much, times the factors that multiply it later
+(a weight times one factor of a value product, ``<dO, O>`` times ``Q``).  Where ``2 Delta > 1/2`` the logits
 themselves are not determined by float64 and only the convex-hull property of
 the output is checked (:func:`attention_reference` returns ``tol=None``).
 
@@ -51,8 +53,9 @@ class Reference:
     """A reference output ``value`` (float64 array), its entrywise tolerance ``tol`` (``None``: only the hull),
     and per column the range ``[lo, hi]`` every output must lie in (a convex combination of value rows)."""
 
-    def __init__(self, value: np.ndarray, tol: np.ndarray | None, lo: np.ndarray, hi: np.ndarray) -> None:
-        self.value, self.tol, self.lo, self.hi = value, tol, lo, hi
+    def __init__(self, value: np.ndarray, tol: np.ndarray | None, lo: np.ndarray, hi: np.ndarray,
+                 floor: float = 0.0) -> None:
+        self.value, self.tol, self.lo, self.hi, self.floor = value, tol, lo, hi, floor
 
     def mismatch(self, out, bound=0.0) -> str | None:
         """``None`` if ``out`` matches, else a one-line description of the worst entry.
@@ -63,7 +66,7 @@ class Reference:
         if out.shape != self.value.shape:
             return f"shape {out.shape}, expected {self.value.shape}"
         bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), out.shape)
-        slack = 4 * U * np.maximum(np.abs(self.lo), np.abs(self.hi)) + 4 * TINY + bound
+        slack = 4 * U * np.maximum(np.abs(self.lo), np.abs(self.hi)) + 4 * TINY + self.floor + bound
         outside = (out < self.lo - slack) | (out > self.hi + slack)
         if outside.any():
             i = tuple(np.argwhere(outside)[0])
@@ -110,22 +113,28 @@ def _weights(Q, keys, scale: float, terms: int):
     return _softmax(logits, mags, terms)
 
 
-def softmax_reference(logits: list, mags: list, values: list, terms: int) -> Reference:
+def softmax_reference(logits: list, mags: list, values: list, terms: int, amplify: float = 1.0) -> Reference:
     """``sum_j softmax(logits_i)_j values_j`` for mp ``logits[i][j]``, ``mags[i][j]`` (the sum of absolute
-    products behind each logit) and mp ``values[j]`` rows; ``terms``: rounded operations per float64 logit."""
+    products behind each logit) and mp ``values[j]`` rows; ``terms``: rounded operations per float64 logit.
+
+    ``amplify``: where a value row is a product of factors (tensor and poly-attention), a factor's
+    product with a weight may underflow (off by ``2^-1074``) before the others multiply it: the
+    absolute floor of the tolerance is ``2^-1074`` times ``amplify``, the largest product of the other factors.
+    """
     with mpmath.workprec(_PREC):
         P, delta = _softmax(logits, mags, terms)
         dv, m = len(values[0]), len(values)
         out = np.array([[float(mpmath.fsum(p[j] * values[j][c] for j in range(m))) for c in range(dv)] for p in P])
         lo = np.broadcast_to(np.array([float(min(v[c] for v in values)) for c in range(dv)]), out.shape)
         hi = np.broadcast_to(np.array([float(max(v[c] for v in values)) for c in range(dv)]), out.shape)
+        floor = 8 * m * TINY * amplify
         if 2 * delta > 0.5:
-            return Reference(out, None, lo, hi)
+            return Reference(out, None, lo, hi, floor)
         rel = 2 * math.expm1(2 * delta) + (m + 8) * 4 * U
         mag = np.array([[float(mpmath.fsum(p[j] * abs(values[j][c]) for j in range(m))) for c in range(dv)]
                         for p in P])
-        tol = np.minimum(rel * mag, hi - lo) + (m + 8) * 4 * U * mag + 8 * m * TINY
-        return Reference(out, tol, lo, hi)
+        tol = np.minimum(rel * mag, hi - lo) + (m + 8) * 4 * U * mag + floor
+        return Reference(out, tol, lo, hi, floor)
 
 
 def attention_reference(Q: np.ndarray, keys, values, scale: float, terms: int) -> Reference:
@@ -180,7 +189,9 @@ def attention_vjp_reference(Q: np.ndarray, K: np.ndarray, V: np.ndarray, dO: np.
     # float64 underflow: an intermediate (a weight, dO V^T, dS) below 2^-1074 is off by that much in absolute terms,
     # and the last product multiplies it by K, Q or dO: the floor of each gradient.
     c = 16 * (n + 1) * (m + 1) * (dv + 1) * TINY
-    floors = [c * (1 + float(np.max(np.abs(X)))) for X in (K, Q, dO)]
+    top = {k: float(np.max(np.abs(X))) for k, X in (("Q", Q), ("K", K), ("V", V), ("dO", dO))}
+    with np.errstate(over="ignore"):  # a subnormal intermediate (O = P V, dS K) times the later factors
+        floors = [c * (1 + top["dO"]) * (1 + top["V"]) * (1 + top[k]) for k in ("K", "Q")] + [c * (1 + top["dO"])]
     return [(g, rel * a + f) for (g, a), f in zip(((dQ, dQa), (dK, dKa), (dV, dVa)), floors)]
 
 

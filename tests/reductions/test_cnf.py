@@ -310,3 +310,11 @@ def test_generators_refuse_non_integer_and_huge_sizes(args, fragment):
     """Found by the fuzz suite: ``None`` or ``"3"`` raised ``TypeError``, ``2**31 - 1`` variables a ``MemoryError``."""
     with pytest.raises(ValueError, match=re.escape(fragment)):
         planted_kcnf(*args, seed=0)
+
+
+def test_a_million_clauses_are_estimated_before_they_are_built():
+    """``planted_kcnf(9, 10**6, 4)`` ran 3-10 s inside a 2 s limit: the estimate now counts the literals (fuzz)."""
+    from algorithms.budget import BudgetExceeded, limits
+
+    with limits(max_seconds=2), pytest.raises(BudgetExceeded, match="max_seconds"):
+        planted_kcnf(9, 10**6, 4, seed=0)

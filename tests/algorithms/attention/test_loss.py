@@ -96,3 +96,14 @@ def test_loss_grad_error_bound_is_never_nan():
     args = (A1, np.array([[1e149, 0.0], [-1e149, 0.0]]), np.ones((2, 2)), np.zeros((2, 2)), np.eye(2) * 1e-300,
             np.full((2, 2), 1e300))
     assert not np.any(np.isnan(attention_loss_grad_error_bound(*args)))
+
+
+def test_fast_loss_grad_with_tiny_values_and_a_large_target():
+    """``A3 Y`` ~ 1e-301 beside E ~ 1: scaling c by the values' power of two overflowed E to inf (fuzz suite)."""
+    rng = np.random.default_rng(4)
+    A1, A2, E = rng.uniform(-1, 1, (3, 2)), rng.uniform(-1, 1, (3, 2)) * 1e-150, rng.uniform(-1, 1, (3, 2))
+    A3, X, Y = rng.uniform(-1, 1, (3, 2)), rng.uniform(-1, 1, (2, 2)), rng.uniform(-1, 1, (2, 2)) * 1e-301
+    args = (A1, A2, A3, E, X, Y)
+    G = attention_loss_grad_fast(*args)
+    assert np.all(np.isfinite(G))
+    assert np.all(np.abs(G - attention_loss_grad(*args)) <= attention_loss_grad_error_bound(*args) + 1e-300)

@@ -177,3 +177,14 @@ def test_float64_refusal_at_half_width_60_is_quick():
     with pytest.raises(Float64Limit):
         attention(Q, K, np.ones((1, 1)), method="fast", eps=1e-4)
     assert time.perf_counter() - start < 8.0
+
+
+def test_float64_refusal_at_half_width_100_is_quick():
+    """At half-width ~102 the refusal built the mpmath plan to describe it: 7-13 s (a hang for the fuzz suite)."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(Float64Limit) as info:
+        attention(np.array([[-0.379]]), np.array([[0.0], [-539.5]]), np.zeros((2, 2)), method="fast", eps=1e-4)
+    assert time.perf_counter() - start < 3.0
+    assert "would need at least" in str(info.value) and info.value.digits > 16

@@ -89,3 +89,16 @@ def test_vjp_of_huge_values_is_not_nan():
     dQ, dK1, dK2, dV1, dV2 = tensor_attention_vjp(Q, K, K, V1, V2, dO)
     assert not any(np.any(np.isnan(G)) for G in (dQ, dK1, dK2, dV1, dV2))
     assert np.array_equal(dQ, np.zeros((1, 2))) and np.array_equal(dK1, np.zeros((2, 2)))
+
+
+def test_fast_vjp_with_inputs_of_opposite_huge_magnitudes():
+    """K1 ~ 1e-300 against K2 ~ 1e299 (logits near 1): the fast VJP's products ``V ⊗ K`` overflowed to NaN, and
+    scaling factors applied one at a time underflowed a 1e-197 gradient to 0 (fuzz suite)."""
+    rng = np.random.default_rng(3)
+    Q, K1, K2 = rng.uniform(-1, 1, (3, 2)), rng.uniform(-1, 1, (4, 2)) * 1e-300, rng.uniform(-1, 1, (4, 2)) * 1e299
+    V1, V2, dO = rng.uniform(-1, 1, (4, 1)) * 1e-300, rng.uniform(-1, 1, (4, 1)) * 1e149, rng.uniform(-1, 1, (3, 1))
+    fast = tensor_attention_vjp_fast(Q, K1, K2, V1, V2, dO)
+    exact = tensor_attention_vjp(Q, K1, K2, V1, V2, dO)
+    bound = tensor_attention_vjp_error_bound(Q, K1, K2, V1, V2, dO)
+    for f, e, b in zip(fast, exact, bound):
+        assert np.all(np.isfinite(f)) and np.all(np.abs(f - e) <= b + 1e-12 * np.abs(e))

@@ -207,3 +207,11 @@ def test_layer_params_gradients_have_the_weights_shapes():
     for p, g in zip(params.layers, grads.layers):
         for name in LayerParams.__dataclass_fields__:
             assert getattr(p, name).shape == getattr(g, name).shape
+
+
+def test_a_layer_error_names_the_arguments_it_comes_from():
+    """``forward`` on X ~ 1e200 said only "layer 1: head 1: Q and K: ... overflow": no argument of forward (fuzz)."""
+    cfg = TransformerConfig(d=2, heads=1, d_head=2, d_ff=2, layers=1, d_out=1)
+    params = init_params(cfg, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^layer 1: .*overflow.*\(computed from X and params\)$"):
+        forward(params, np.full((3, 2), 1e200))

@@ -203,3 +203,13 @@ def test_seeds_sit_on_the_side_of_default_rng_they_claim(pair):
 def test_example_is_reproducible():
     assert s.example(s.cnfs(), seed=7) == s.example(s.cnfs(), seed=7)
     assert math.isfinite(s.example(s.magnitudes(), seed=1))
+
+
+@given(data=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_scaled_arrays_keep_shape_dtype_and_magnitude(data):
+    scale = data.draw(st.sampled_from(s.SCALES))
+    name = data.draw(st.sampled_from(["float64", "int32", "bool"]))
+    A = data.draw(s.scaled_arrays((2, 3), scales=(scale,), names=(name,), views=("contiguous", "strided")))
+    assert A.shape == (2, 3) and A.dtype == np.dtype(name)
+    assert np.all(np.abs(A.astype(float)) <= max(scale, 1.0 if name == "bool" else scale))
