@@ -335,8 +335,15 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default=None, help="name of the JSON in bench/results (default gpu / gpu_quick)")
     parser.add_argument("--results-dir", default=None, help="write the JSON there instead of bench/results")
     opts = parser.parse_args(argv)
-    torch = _torch()
-    device = opts.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        torch = _torch()
+    except ImportError:
+        print("bench/gpu.py: skipped, torch is not installed (pip install 'bounded-entries[torch]')")
+        return
+    if opts.device is None and not torch.cuda.is_available():
+        print("bench/gpu.py: skipped, no CUDA device (--device cpu forces a CPU run; --quick a smoke run)")
+        return
+    device = opts.device or "cuda"
     if opts.results_dir:
         _results.RESULTS_DIR = Path(opts.results_dir)
     name = opts.results or ("gpu_quick" if opts.quick else "gpu")

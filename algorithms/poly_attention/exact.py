@@ -61,7 +61,7 @@ from typing import NamedTuple
 import numpy as np
 
 from algorithms import _xfloat as xf
-from algorithms._checks import as_matrix, check_same_rows
+from algorithms._checks import as_fast_matrices, as_matrix, check_same_rows
 from algorithms._display import short_repr
 from algorithms.budget import check_budget, pow2
 
@@ -93,10 +93,12 @@ class ExactResult(NamedTuple):
         return short_repr("ExactResult", output=self.output, cost_exponent=self.cost_exponent, order=self.order)
 
 
-def check_poly_inputs(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence):
+def check_poly_inputs(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence, *, fast: bool = False):
     """Validate ``Xs = [Q^(1)..Q^(t)]`` and ``Vs = [V^(2)..V^(t)]``.
 
-    Returns ``(Xs, Vs)`` as lists of finite float64 arrays.
+    Returns ``(Xs, Vs)`` as lists of finite float64 arrays; with ``fast=True``
+    as arrays of the caller's namespace, float32 kept
+    (:func:`algorithms._checks.as_fast_matrices`: one library, one dtype).
 
     Raises
     ------
@@ -104,7 +106,8 @@ def check_poly_inputs(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence):
         ``h`` not an :class:`AttentionPolynomial`; ``len(Xs) != t`` or
         ``len(Vs) != t - 1``; an array not finite/2-d; row counts differ
         (all variables range over the same ``n`` positions); the ``Q^(j)``
-        differ in width ``d`` or the ``V^(j)`` in width ``d_v``.
+        differ in width ``d`` or the ``V^(j)`` in width ``d_v``; with
+        ``fast=True`` also arrays of different libraries.
     """
     if not isinstance(h, AttentionPolynomial):
         raise ValueError(f"h must be an AttentionPolynomial, got {type(h).__name__}")
@@ -112,8 +115,12 @@ def check_poly_inputs(h: AttentionPolynomial, Xs: Sequence, Vs: Sequence):
         raise ValueError(f"Xs must be a list of t={h.t} matrices Q^(1)..Q^({h.t})")
     if not isinstance(Vs, (list, tuple)) or len(Vs) != h.t - 1:
         raise ValueError(f"Vs must be a list of t-1={h.t - 1} matrices V^(2)..V^({h.t})")
-    Xs = [as_matrix(f"Xs[{j}] (Q^({j + 1}))", X) for j, X in enumerate(Xs)]
-    Vs = [as_matrix(f"Vs[{j}] (V^({j + 2}))", V) for j, V in enumerate(Vs)]
+    names = [f"Xs[{j}] (Q^({j + 1}))" for j in range(len(Xs))] + [f"Vs[{j}] (V^({j + 2}))" for j in range(len(Vs))]
+    if fast:
+        arrays = as_fast_matrices(*zip(names, list(Xs) + list(Vs)))[1]
+    else:
+        arrays = [as_matrix(name, A) for name, A in zip(names, list(Xs) + list(Vs))]
+    Xs, Vs = arrays[: h.t], arrays[h.t :]
     check_same_rows(**{f"Xs[{j}]": X for j, X in enumerate(Xs)}, **{f"Vs[{j}]": V for j, V in enumerate(Vs)})
     for name, arrays in (("Xs", Xs), ("Vs", Vs)):
         widths = {a.shape[1] for a in arrays}

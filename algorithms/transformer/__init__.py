@@ -17,6 +17,8 @@ lowrank
 head
     One attention head (causal or not): exact streamed and fast low-rank,
     forward and vector-Jacobian product.
+losses
+    Mean squared error and cross-entropy with ``dL/dY``.
 model
     Config, weights, initialisation with a certified logit bound.
 network
@@ -45,6 +47,8 @@ from algorithms.transformer.depth import (
 from algorithms.transformer.head import (
     HeadCache,
     PolynomialFactors,
+    float32_approximation,
+    head_entry_error,
     head_forward,
     head_vjp,
 )
@@ -57,6 +61,7 @@ from algorithms.transformer.model import (
     LayerParams,
     Params,
     TransformerConfig,
+    cast_params,
     certified_qk_bounds,
     flatten,
     init_params,
@@ -82,11 +87,14 @@ __all__ = [
     "PolynomialFactors",
     "head_forward",
     "head_vjp",
+    "head_entry_error",
+    "float32_approximation",
     "TransformerConfig",
     "LayerParams",
     "Params",
     "init_params",
     "certified_qk_bounds",
+    "cast_params",
     "flatten",
     "unflatten",
     "sgd_step",

@@ -40,7 +40,9 @@ rows are still non-negative and sum to one, and every entry of ``f~`` is
 within a factor ``(1 +- eps)/(1 -+ eps)`` of ``f`` (masking keeps this: it
 removes the same entries from both).  The fast VJP is the exact formula with
 ``f~`` in place of ``f`` (the paper's scheme), *not* the derivative of the fast
-forward pass.
+forward pass.  Fast mode runs in the namespace, device and dtype of ``Q, K, V``
+(numpy or any Array-API library); in float32 the entry error is certified with
+float32's rounding (:func:`head_entry_error`, recorded in ``HeadCache.entry_error``).
 
 References
 ----------
@@ -53,17 +55,26 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_positive_int, check_same_rows
-from algorithms.kron import _row_kron
-from algorithms.polynomial_method import ExpApproximation, LowRankOperator, logit_bounds
+from algorithms import _array
+from algorithms._checks import as_fast_matrices, as_matrix, check_positive_int, check_same_rows, max_norm
+from algorithms.error_bounds import entry_error, gamma
+from algorithms.polynomial_method import (
+    ExpApproximation,
+    Float32Limit,
+    LowRankOperator,
+    approximate_exp,
+    feature_rank,
+    logit_bounds,
+)
 from algorithms.softmax import online_softmax, softmax_blocks
 from algorithms.transformer.lowrank import lowrank_product
 
-__all__ = ["PolynomialFactors", "HeadCache", "head_forward", "head_vjp"]
+__all__ = ["PolynomialFactors", "HeadCache", "head_forward", "head_vjp", "head_entry_error", "float32_approximation"]
 
 #: Row blocks of ``U1 = phi(Q)``, ``U2 = psi(K)`` with ``U1 U2^T = P(scale Q K^T)``:
 #: the ``k = 2`` low-rank operator of the core, ``PolynomialFactors(Q, K, approximation, scale)``
@@ -85,6 +96,10 @@ class HeadCache:
     approximation : ExpApproximation or None
         ``None`` in exact mode.
     block : int
+    entry_error : float or None
+        Fast mode: the certified relative error of every entry of
+        ``M o U1 U2^T`` against ``M o exp(S)`` in the working dtype
+        (:func:`head_entry_error`); ``None`` in exact mode.
     """
 
     Q: np.ndarray
@@ -95,6 +110,7 @@ class HeadCache:
     causal: bool
     approximation: ExpApproximation | None
     block: int
+    entry_error: float | None = None
 
     @property
     def scale(self) -> float:
@@ -106,7 +122,8 @@ def _softmax_pass(Q, K, scale, causal, block) -> dict:
     n = Q.shape[0]
 
     def logits(qs: slice, ks: slice) -> np.ndarray:
-        S = scale * (Q[qs] @ K[ks].T)
+        with np.errstate(over="ignore"):  # an infinite logit is refused, naming Q and K, by the softmax below
+            S = scale * (Q[qs] @ K[ks].T)
         if causal:
             a, b = qs.start, qs.stop
             S[:, a:b][np.triu_indices(b - a, 1)] = -np.inf
@@ -120,9 +137,87 @@ def _fast_factors(cache: HeadCache) -> LowRankOperator:
     return LowRankOperator(cache.Q, (cache.K,), cache.approximation, cache.scale)
 
 
-def _check_interval(Q: np.ndarray, K: np.ndarray, scale: float, P: ExpApproximation):
+def head_entry_error(approximation: ExpApproximation, d_head: int, n: int, *, block: int = 128,
+                     dtype: str = "float64", bounds=None) -> float:
+    """Certified relative error of every entry of the fast head's ``M o U1 U2^T`` against ``M o exp(S)``.
+
+    ``P``'s own error plus the rounding of evaluating it through the rank-``r``
+    features (:func:`algorithms.error_bounds.entry_error`, ``r = C(d_h + g, g)``).
+    float64: ``2 (g + 1) + r + n`` rounded steps with ``u = 2^-53`` (the
+    core's count for ``k = 2``).  float32: the two monomials and the weights
+    (``2 (g + 1) + 2``), the sum over ``r`` features, one float32 sum of at
+    most ``block`` rows of :func:`~algorithms.transformer.lowrank.lowrank_product`
+    and the cast of its float64 state (``min(block, n) + 2``), with
+    ``u = 2^-24``; the state's float64 accumulation of ``ceil(n / block)``
+    block sums enters as a second factor.  ``bounds`` (the data's
+    :class:`~algorithms.polynomial_method.LogitBounds`) gives the data-aware
+    rounding term; without it every logit's absolute sum is taken as ``P``'s
+    half-width (true when ``|Q|, |K| <= B``).
+
+    Raises
+    ------
+    ValueError
+        ``dtype`` not ``"float32"`` or ``"float64"``.
+
+    Examples
+    --------
+    >>> from algorithms.polynomial_method import approximate_exp
+    >>> P = approximate_exp(1.0, 2, 1e-6)
+    >>> bool(head_entry_error(P, 4, 1000) <= 1e-6 < head_entry_error(P, 4, 1000, dtype="float32"))
+    True
+    """
+    g, r = approximation.degree, feature_rank(int(d_head), approximation.degree)
+    if dtype == "float64":
+        return entry_error(approximation, 2 * (g + 1) + r + int(n), bounds)
+    if dtype != "float32":
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    steps32 = 2 * (g + 1) + 2 + r + min(int(block), int(n)) + 2
+    return entry_error(approximation, steps32, bounds, unit_roundoff=2.0**-24,
+                       extra_gamma=gamma(-(-int(n) // int(block)) + 1))
+
+
+def float32_approximation(bound: float, d_head: int, eps: float, n: int, *, block: int = 128) -> ExpApproximation:
+    """float32 fast heads: the lowest-degree ``P`` on ``[-B^2, B^2]`` whose float32 entry error is ``<= eps``.
+
+    The entry error is :func:`head_entry_error` with ``dtype="float32"`` (every
+    logit's absolute sum at most ``B^2``: per-head entries ``<= B``).  ``P``'s
+    own error is asked for ``eps``, ``eps/2``, ``eps/4`` in turn (the rounding
+    takes the rest).
+
+    Raises
+    ------
+    Float32Limit
+        (a ``ValueError``) The float32 rounding alone is above ``eps/2``: pass
+        float64 arrays, or ask for a larger ``eps`` (the message says which).
+    Float64Limit
+        As :func:`~algorithms.polynomial_method.approximate_exp`.
+
+    Examples
+    --------
+    >>> P = float32_approximation(1.0, 4, 1e-3, 1000)
+    >>> P.degree, bool(head_entry_error(P, 4, 1000, dtype="float32") <= 1e-3)
+    (5, True)
+    """
+    rounding = 0.0
+    for eps_poly in (eps, eps / 2, eps / 4):
+        P = approximate_exp(bound, 2, eps_poly)
+        error = head_entry_error(P, d_head, n, block=block, dtype="float32")
+        if error <= eps:
+            return P
+        rounding = error - 1.01 * P.sampled_error
+        if rounding > eps / 2:
+            break
+    raise Float32Limit(
+        f"fast path refused (float32 limit of the arithmetic, not the lower bound): float32 inputs put the "
+        f"certified float32 rounding of an attention entry at {rounding:.3g} > eps={eps:g} (unit roundoff 2^-24, "
+        f"logits in [-B^2, B^2] with B={bound:g}, n={n}, block={block}); pass float64 arrays for "
+        f"eps={eps:g}, or ask for eps >= {2 * rounding:.2g} in float32",
+        digits=math.log10(max(rounding, 1e-300) / eps) + 24 * math.log10(2), rounding=rounding)
+
+
+def _check_interval(Q, K, scale: float, P: ExpApproximation):
     """Certify the logit interval of ``(Q, K)`` in ``O(n d_h)``; ``ValueError`` unless it lies in ``P``'s."""
-    B = float(max(np.max(np.abs(Q)), np.max(np.abs(K))))
+    B = max_norm(Q, K)
     bounds = logit_bounds(Q, (K,), scale, B if B > 0 else None)
     if not (P.lo <= bounds.lo and bounds.hi <= P.hi):
         B_P = float(np.sqrt(max(abs(P.lo), abs(P.hi))))
@@ -148,6 +243,9 @@ def head_forward(
     Parameters
     ----------
     Q, K, V : (n, d_h) arrays
+        Exact mode: read as numpy float64.  Fast mode: numpy or any Array-API
+        library (one for all three), float32 kept; ``O`` and the cache are of
+        that kind and dtype.
     causal : bool
         Causal mask ``M_ij = [i >= j]``; otherwise no mask.
     approximation : ExpApproximation or None
@@ -189,12 +287,15 @@ def head_forward(
     Exact: ``O(n^2 d_h)`` time, ``O(block n)`` memory.  Fast: ``O(n r d_h)``
     time with ``r = C(d_h + g, g)``, ``O(block r)`` memory.
     """
-    Q = as_matrix("Q", Q)
-    K = as_matrix("K", K, cols=Q.shape[1])
-    V = as_matrix("V", V)
+    if approximation is None:
+        Q = as_matrix("Q", Q)
+        K = as_matrix("K", K, cols=Q.shape[1])
+        V = as_matrix("V", V)
+    else:
+        xp, (Q, K, V) = as_fast_matrices(("Q", Q), ("K", K, None, ("cols", 0)), ("V", V))
     check_same_rows(Q=Q, K=K, V=V)
     check_positive_int("block", block)
-    scale = 1.0 / Q.shape[1]
+    scale = 1.0 / int(Q.shape[1])
     if approximation is None:
         try:
             out, lse = online_softmax(
@@ -205,11 +306,12 @@ def head_forward(
         return out, HeadCache(Q, K, V, out, lse, causal, None, block)
     bounds = _check_interval(Q, K, scale, approximation)
     factors = LowRankOperator(Q, (K,), approximation, scale, bounds=bounds)
-    ones = np.ones((Q.shape[0], 1))
-    Y = lowrank_product(factors, np.hstack([V, ones]), causal=causal, block=block)
+    n = int(Q.shape[0])
+    Y = lowrank_product(factors, _array.concat(xp, [V, _array.ones(xp, (n, 1), V)]), causal=causal, block=block)
     z = Y[:, -1]
-    out = Y[:, :-1] / z[:, None]
-    return out, HeadCache(Q, K, V, out, z, causal, approximation, block)
+    out = Y[:, :-1] / xp.reshape(z, (-1, 1))
+    error = head_entry_error(approximation, int(Q.shape[1]), n, block=block, dtype=factors.dtype, bounds=bounds)
+    return out, HeadCache(Q, K, V, out, z, causal, approximation, block, error)
 
 
 def _apply(cache: HeadCache, right: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,7 +325,7 @@ def _apply(cache: HeadCache, right: np.ndarray, left: np.ndarray) -> tuple[np.nd
             fl[ks] += P.T @ left[qs]
         return fr, fl
     factors = _fast_factors(cache)
-    z = cache.normaliser[:, None]
+    z = _namespace(cache).reshape(cache.normaliser, (-1, 1))
     fr = lowrank_product(factors, right, causal=cache.causal, block=cache.block) / z
     fl = lowrank_product(factors, left / z, causal=cache.causal, transpose=True, block=cache.block)
     return fr, fl
@@ -262,16 +364,24 @@ def head_vjp(cache: HeadCache, dO) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``d_h (d_h + 2)`` columns: exact ``O(n^2 d_h^2)``, fast ``O(n r d_h^2)``.
     """
     Q, K, V = cache.Q, cache.K, cache.V
-    n, dh = Q.shape
-    dO = as_matrix("dO", dO, rows=n, cols=V.shape[1])
-    dv = V.shape[1]
-    delta = np.einsum("ij,ij->i", dO, cache.O)
+    n, dh, dv = int(Q.shape[0]), int(Q.shape[1]), int(V.shape[1])
+    xp = _namespace(cache)
+    if cache.approximation is None:
+        dO = as_matrix("dO", dO, rows=n, cols=dv)
+    else:
+        dO = as_fast_matrices(("dO", dO, n, dv), ("O", cache.O), dtype=_array.dtype_name(Q.dtype))[1][0]
+    delta = xp.reshape(xp.sum(dO * cache.O, axis=1), (-1, 1))
     # right: [K, V_0 o K, ..., V_{dv-1} o K];  left: [dO, delta o Q, dO_0 o Q, ...]
-    right = np.hstack([K, _row_kron(V, K)])
-    left = np.hstack([dO, delta[:, None] * Q, _row_kron(dO, Q)])
+    right = _array.concat(xp, [K, _array.row_kron(xp, V, K)])
+    left = _array.concat(xp, [dO, delta * Q, _array.row_kron(xp, dO, Q)])
     fr, fl = _apply(cache, right, left)
-    fK, fVK = fr[:, :dh], fr[:, dh:].reshape(n, dv, dh)
-    dV, fdQ, fdOQ = fl[:, :dv], fl[:, dv : dv + dh], fl[:, dv + dh :].reshape(n, dv, dh)
-    dQ = cache.scale * (np.einsum("il,ilk->ik", dO, fVK) - delta[:, None] * fK)
-    dK = cache.scale * (np.einsum("jl,jlk->jk", V, fdOQ) - fdQ)
+    fK, fVK = fr[:, :dh], xp.reshape(fr[:, dh:], (n, dv, dh))
+    dV, fdQ, fdOQ = fl[:, :dv], fl[:, dv : dv + dh], xp.reshape(fl[:, dv + dh :], (n, dv, dh))
+    dQ = cache.scale * (xp.sum(xp.reshape(dO, (n, dv, 1)) * fVK, axis=1) - delta * fK)
+    dK = cache.scale * (xp.sum(xp.reshape(V, (n, dv, 1)) * fdOQ, axis=1) - fdQ)
     return dQ, dK, dV
+
+
+def _namespace(cache: HeadCache):
+    """The namespace of the head's arrays (numpy in exact mode)."""
+    return np if cache.approximation is None else _array.namespace(cache.Q)

@@ -48,7 +48,8 @@ from typing import Protocol
 
 import numpy as np
 
-from algorithms._checks import as_matrix, check_positive_int, check_same_rows
+from algorithms import _array
+from algorithms._checks import as_fast_matrices, as_matrix, check_positive_int, check_same_rows
 from algorithms.polynomial_method import block_rows
 
 __all__ = ["Factors", "ArrayFactors", "masked_lowrank_product", "lowrank_product"]
@@ -153,6 +154,9 @@ def lowrank_product(
     factors : Factors
         Supplies the row blocks ``U1[a:b]``, ``U2[a:b]`` (each ``(b - a, r)``).
     H : (n, k) array
+        numpy or the factors' Array-API namespace; float32 kept (each block's
+        float32 sum spans ``block`` rows, the running state is accumulated in
+        float64).
     causal : bool
         Apply the causal mask ``M`` (``M_ij = 1`` iff ``i >= j``); otherwise
         ``M`` is all ones and the result is ``U1 (U2^T H)``.
@@ -168,8 +172,8 @@ def lowrank_product(
     Raises
     ------
     ValueError
-        If ``H`` is not a finite 2-d array with ``factors.n`` rows, or
-        ``block < 1``.
+        If ``H`` is not a finite 2-d array with ``factors.n`` rows or not of
+        the factors' library, or ``block < 1``.
 
     Examples
     --------
@@ -186,16 +190,24 @@ def lowrank_product(
     sum of Liang et al., Lemma I.3; larger blocks trade a ``b x b`` dense
     diagonal block for fewer Python steps.
     """
-    H = as_matrix("H", H, rows=factors.n)
+    xp, (H,) = as_fast_matrices(("H", H, factors.n, None))
+    library = getattr(factors, "xp", np)  # LowRankOperator's namespace; ArrayFactors is numpy
+    if (library is not xp) and not (_array.is_numpy(library) and _array.is_numpy(xp)):
+        raise ValueError(f"H must be an array of the factors' library ({getattr(library, '__name__', library)}), "
+                         f"got {type(H).__module__}.{type(H).__name__}")
+    wide = _array.dtype_name(H.dtype) != "float64"  # float32: block sums accumulated in float64
     check_positive_int("block", block)
-    n, k = H.shape
+    n, k = int(H.shape[0]), int(H.shape[1])
     starts = list(range(0, n, block))
     first, second = (factors.u2, factors.u1) if transpose else (factors.u1, factors.u2)
     chunk = block * max(1, block_rows(factors.rank) // block)
     if not causal:
-        state = sum(second(a, min(a + chunk, n)).T @ H[a : a + chunk] for a in range(0, n, chunk))
-        return np.vstack([first(a, min(a + chunk, n)) @ state for a in range(0, n, chunk)])
-    out = np.empty((n, k))
+        state = None
+        for a in range(0, n, chunk):
+            state = _accumulate(xp, state, second(a, min(a + chunk, n)).T @ H[a : a + chunk, ...], wide)
+        state = _array.astype(xp, state, H.dtype)
+        return _array.concat(xp, [first(a, min(a + chunk, n)) @ state for a in range(0, n, chunk)], axis=0)
+    out = _array.empty(xp, (n, k), H)
     state = None
     # Factor rows are fetched a chunk of several blocks at a time: fewer calls to the
     # feature map, still O(chunk r) memory.
@@ -207,11 +219,18 @@ def lowrank_product(
             c1 = min(c0 + chunk, n)
             cached = (c0, first(c0, c1), second(c0, c1))
         # rows of the factor on the output side and on the summed side
-        A, B = cached[1][a - c0 : b - c0], cached[2][a - c0 : b - c0]
+        A, B = cached[1][a - c0 : b - c0, ...], cached[2][a - c0 : b - c0, ...]
         local = A @ B.T
-        local = np.triu(local) if transpose else np.tril(local)
+        local = xp.triu(local) if transpose else xp.tril(local)
         # transposed: row j of the output sums i >= j, i.e. the upper triangle of U2 U1^T
-        out[a:b] = local @ H[a:b] if state is None else A @ state + local @ H[a:b]
-        contribution = B.T @ H[a:b]
-        state = contribution if state is None else state + contribution
+        Hb = H[a:b, ...]
+        out[a:b, ...] = local @ Hb if state is None else A @ (_array.astype(xp, state, H.dtype) if wide else state) + local @ Hb
+        state = _accumulate(xp, state, B.T @ Hb, wide)
     return out
+
+
+def _accumulate(xp, state, part, wide: bool):
+    """``state + part`` in float64: float32 sums span one block, the running state is float64 (exact widening)."""
+    if wide:
+        part = _array.astype(xp, part, np.float64 if _array.is_numpy(xp) else xp.float64)
+    return part if state is None else state + part

@@ -59,6 +59,7 @@ __all__ = [
     "Params",
     "init_params",
     "certified_qk_bounds",
+    "cast_params",
     "flatten",
     "unflatten",
     "sgd_step",
@@ -319,6 +320,35 @@ def init_params(
         layer.W_Q *= shrink
         layer.W_K *= shrink
     return params
+
+
+def cast_params(params: Params, like) -> Params:
+    """``params`` as arrays of the library, device and dtype of ``like`` (the fast transformer's input).
+
+    numpy float64 ``like``: ``params`` itself.  Weights of another library
+    travel through the host.
+
+    Examples
+    --------
+    >>> cfg = TransformerConfig(d=2, heads=1, d_head=2, d_ff=2, layers=1, d_out=1)
+    >>> cast_params(init_params(cfg, 0), np.ones((1, 2), dtype=np.float32)).W_out.dtype
+    dtype('float32')
+    """
+    from algorithms import _array
+
+    xp = _array.namespace(like)
+    if _array.is_numpy(xp) and _array.dtype_name(like.dtype) == "float64":
+        return params
+
+    def cast(W):
+        if _array.is_numpy(xp):
+            return np.asarray(_array.to_numpy(W), dtype=like.dtype)
+        if isinstance(W, np.ndarray) or _array.namespace(W) is not xp:
+            return _array.from_numpy(xp, _array.to_numpy(W), like)
+        return _array.astype(xp, W, like.dtype)
+
+    layers = [LayerParams(*(cast(getattr(layer, f.name)) for f in fields(LayerParams))) for layer in params.layers]
+    return Params(params.config, layers, cast(params.W_out))
 
 
 def flatten(params: Params) -> np.ndarray:

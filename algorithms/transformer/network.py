@@ -27,6 +27,19 @@ past ``B`` the polynomial is outside its certified interval and its error is
 unbounded (``head_forward`` also checks the certified logit interval).  A ``B``
 too large for float64 at ``eps`` raises ``Float64Limit`` (arithmetic, not the lower bound).  Both modes record the measured max-norms in ``cache.qk_norms``.
 
+Namespaces.  Fast mode runs in the library of ``X`` (numpy, torch, CuPy,
+``array-api-strict``; :mod:`algorithms._array`), on its device and in its
+dtype: the weights (numpy, or of that library) are cast to it once per call,
+and ``Y``, the caches, ``dX`` and every gradient are arrays of that kind.
+float32 ``X`` stays float32: every head is certified with float32's rounding
+(:func:`~algorithms.transformer.head.float32_approximation` picks ``P`` so that
+:func:`~algorithms.transformer.head.head_entry_error` is at most ``eps`` on
+``[-B^2, B^2]``, else ``Float32Limit``); the rest of the network is plain float32
+arithmetic, as it is plain float64 arithmetic otherwise.
+``cache.entry_error`` is the largest certified entry error of the heads.
+Exact mode, :mod:`.depth`, :func:`~.model.flatten` and
+:func:`~.model.sgd_step` are numpy (float64).
+
 References
 ----------
 .. [1] Y. Liang, Z. Sha, Z. Shi, Z. Song, Y. Zhou. Multi-layer transformers
@@ -40,11 +53,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from algorithms._checks import as_matrix
+from algorithms import _array
+from algorithms._checks import as_fast_matrices, as_matrix, check_eps, max_norm
 from algorithms._display import short_repr
 from algorithms.polynomial_method import ExpApproximation, approximate_exp
-from algorithms.transformer.head import HeadCache, head_forward, head_vjp
-from algorithms.transformer.model import LayerParams, Params
+from algorithms.transformer.head import HeadCache, float32_approximation, head_forward, head_vjp
+from algorithms.transformer.losses import LOSSES, cross_entropy_loss, mse_loss
+from algorithms.transformer.model import LayerParams, Params, cast_params
 
 __all__ = [
     "ForwardCache",
@@ -91,6 +106,13 @@ class ForwardCache:
     approximation: ExpApproximation | None
     qk_norms: list[list[float]] = field(default_factory=list)
 
+    @property
+    def entry_error(self) -> float | None:
+        """Fast mode: the largest certified relative entry error over all heads (in the working dtype)."""
+        if self.approximation is None:
+            return None
+        return max(hc.entry_error for layer in self.layers for hc in layer.heads)
+
     def __repr__(self) -> str:
         mode = "exact" if self.approximation is None else f"fast, degree {self.approximation.degree}"
         return short_repr("ForwardCache", X=self.X, layers=len(self.layers), T_final=self.T_final, mode=mode)
@@ -134,21 +156,27 @@ def _method(method: str | None, mode: str | None) -> str:
     return chosen
 
 
-def _layer_norm(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    centred = Z - Z.mean(axis=1, keepdims=True)
-    inv_std = 1.0 / np.sqrt((centred**2).mean(axis=1, keepdims=True) + _LN_EPS)
+def _check_block(block) -> int:
+    if isinstance(block, bool) or not (isinstance(block, (int, np.integer)) and block >= 1):
+        raise ValueError(f"block must be a positive integer, got {block!r}")
+    return int(block)
+
+
+def _layer_norm(xp, Z):
+    centred = Z - xp.mean(Z, axis=1, keepdims=True)
+    inv_std = 1.0 / xp.sqrt(xp.mean(centred**2, axis=1, keepdims=True) + _LN_EPS)
     return centred * inv_std, inv_std
 
 
-def _layer_norm_vjp(U: np.ndarray, inv_std: np.ndarray, dU: np.ndarray) -> np.ndarray:
+def _layer_norm_vjp(xp, U, inv_std, dU):
     """``dZ`` for ``U = N(Z)``: ``inv_std (dU - mean(dU) - U mean(dU o U))`` row by row."""
     return inv_std * (
-        dU - dU.mean(axis=1, keepdims=True) - U * (dU * U).mean(axis=1, keepdims=True)
+        dU - xp.mean(dU, axis=1, keepdims=True) - U * xp.mean(dU * U, axis=1, keepdims=True)
     )
 
 
-def _check_bound(name: str, A: np.ndarray, bound: float) -> float:
-    value = float(np.max(np.abs(A)))
+def _check_bound(name: str, A, bound: float) -> float:
+    value = max_norm(A)
     if value > bound:
         raise ValueError(
             f"{name} has an entry of absolute value {value:.6g} above the configured bound "
@@ -160,7 +188,8 @@ def _check_bound(name: str, A: np.ndarray, bound: float) -> float:
 
 def _layer_forward(layer, T, config, approximation, block):
     c, dh = config, config.d_head
-    A, inv_std_A = _layer_norm(T) if c.layer_norm else (T, None)
+    xp = _array.namespace(T)
+    A, inv_std_A = _layer_norm(xp, T) if c.layer_norm else (T, None)
     Qall, Kall, Vall = A @ layer.W_Q, A @ layer.W_K, A @ layer.W_V
     heads, outs, norms = [], [], []
     for head in range(c.heads):
@@ -170,18 +199,18 @@ def _layer_forward(layer, T, config, approximation, block):
             q_norm = _check_bound(f"queries of head {head + 1}", Q, c.bound)
             norms.append(max(q_norm, _check_bound(f"keys of head {head + 1}", K, c.bound)))
         else:
-            norms.append(float(max(np.abs(Q).max(), np.abs(K).max())))
+            norms.append(max_norm(Q, K))
         try:
             out, hc = head_forward(Q, K, V, causal=c.causal, approximation=approximation, block=block)
         except ValueError as exc:
             raise ValueError(f"head {head + 1}: {exc}") from None
         heads.append(hc)
         outs.append(out)
-    out = np.hstack(outs)
+    out = _array.concat(xp, outs)
     Z = T + out @ layer.W_O
-    U, inv_std = _layer_norm(Z) if c.layer_norm else (Z, None)
+    U, inv_std = _layer_norm(xp, Z) if c.layer_norm else (Z, None)
     H1 = U @ layer.W_1 + layer.b_1
-    G1 = np.tanh(H1)
+    G1 = xp.tanh(H1)
     T_next = Z + G1 @ layer.W_2 + layer.b_2
     return T_next, _LayerCache(T, A, inv_std_A, heads, out, U, inv_std, H1, G1), norms
 
@@ -195,7 +224,9 @@ def forward(
     ----------
     params : Params
     X : (n, d) array
-        Input sequence (already embedded).
+        Input sequence (already embedded).  Fast mode: numpy or any Array-API
+        array (module docstring: the result has its kind and dtype); exact
+        mode: read as a numpy float64 array.
     method : {"exact", "fast"}
         Default ``"exact"``; ``mode`` is accepted as the older name.
     eps : float
@@ -214,6 +245,9 @@ def forward(
         If ``X`` is not a finite ``(n, d)`` array, ``method`` is unknown,
         ``eps`` is outside ``(0, 1)``, or (fast mode) a per-head query or key
         entry exceeds ``config.bound`` (the message names layer and head).
+    Float32Limit
+        (a ``ValueError``) float32 ``X`` in fast mode where float32's rounding
+        cannot certify ``eps`` (the message names the ``eps`` it reaches).
 
     Examples
     --------
@@ -230,9 +264,18 @@ def forward(
     Exact ``O(m h n^2 d_h)``; fast ``O(m h n r d_h)``; plus ``O(m n d d_ff)``.
     """
     c = params.config
-    X = as_matrix("X", X, cols=c.d)
     method = _method(method, mode)
-    approximation = attention_approximation(c.bound, eps) if method == "fast" else None
+    approximation = None
+    if method == "fast":
+        X = as_fast_matrices(("X", X, None, c.d))[1][0]
+        params = cast_params(params, X)
+        if _array.dtype_name(X.dtype) == "float32":
+            approximation = float32_approximation(c.bound, c.d_head, check_eps(eps), int(X.shape[0]),
+                                                  block=_check_block(block))
+        else:
+            approximation = attention_approximation(c.bound, eps)
+    else:
+        X = as_matrix("X", X, cols=c.d)
     T, layers, norms = X, [], []
     for i, layer in enumerate(params.layers):
         try:
@@ -246,22 +289,21 @@ def forward(
 
 def _layer_backward(layer: LayerParams, cache: _LayerCache, dT_next, config):
     dh = config.d_head
+    xp = _array.namespace(dT_next)
     # MLP branch: T' = Z + tanh(U W_1 + b_1) W_2 + b_2
-    dW_2, db_2 = cache.G1.T @ dT_next, dT_next.sum(axis=0)
+    dW_2, db_2 = cache.G1.T @ dT_next, xp.sum(dT_next, axis=0)
     dH1 = (dT_next @ layer.W_2.T) * (1.0 - cache.G1**2)
-    dW_1, db_1 = cache.U.T @ dH1, dH1.sum(axis=0)
+    dW_1, db_1 = cache.U.T @ dH1, xp.sum(dH1, axis=0)
     dU = dH1 @ layer.W_1.T
-    dZ = dT_next + (_layer_norm_vjp(cache.U, cache.inv_std, dU) if config.layer_norm else dU)
+    dZ = dT_next + (_layer_norm_vjp(xp, cache.U, cache.inv_std, dU) if config.layer_norm else dU)
     # attention branch: Z = T + O W_O
     dW_O = cache.O.T @ dZ
     dO = dZ @ layer.W_O.T
-    dQall, dKall, dVall = (np.empty_like(dO) for _ in range(3))
-    for head, hc in enumerate(cache.heads):
-        cols = slice(head * dh, (head + 1) * dh)
-        dQall[:, cols], dKall[:, cols], dVall[:, cols] = head_vjp(hc, dO[:, cols])
+    per_head = [head_vjp(hc, dO[:, head * dh : (head + 1) * dh]) for head, hc in enumerate(cache.heads)]
+    dQall, dKall, dVall = (_array.concat(xp, [g[i] for g in per_head]) for i in range(3))
     A = cache.A
     dA = dQall @ layer.W_Q.T + dKall @ layer.W_K.T + dVall @ layer.W_V.T
-    dT = dZ + (_layer_norm_vjp(A, cache.inv_std_A, dA) if config.layer_norm else dA)
+    dT = dZ + (_layer_norm_vjp(xp, A, cache.inv_std_A, dA) if config.layer_norm else dA)
     grads = LayerParams(A.T @ dQall, A.T @ dKall, A.T @ dVall, dW_O, dW_1, db_1, dW_2, db_2)
     return dT, grads
 
@@ -275,11 +317,12 @@ def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarra
     cache : ForwardCache
         From :func:`forward`; its mode (exact or fast) is used throughout.
     dY : (n, d_out) array
+        Fast mode: of the forward's library (cast to its dtype).
 
     Returns
     -------
     grads : Params
-        Same structure as ``params``.
+        Same structure as ``params``; arrays of the forward's kind and dtype.
     dX : (n, d) array
 
     Raises
@@ -301,8 +344,14 @@ def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarra
     -----
     Same cost as :func:`forward` up to a factor ``d_h + 2`` in attention.
     """
-    n = cache.X.shape[0]
-    dY = as_matrix("dY", dY, rows=n, cols=params.config.d_out)
+    n = int(cache.X.shape[0])
+    if cache.approximation is None:
+        dY = as_matrix("dY", dY, rows=n, cols=params.config.d_out)
+    else:
+        # with cache.X: one library per call (a numpy dY beside torch activations is refused)
+        dY = as_fast_matrices(("dY", dY, n, params.config.d_out), ("X", cache.X),
+                              dtype=_array.dtype_name(cache.X.dtype))[1][0]
+        params = cast_params(params, cache.X)
     dW_out = cache.T_final.T @ dY
     dT = dY @ params.W_out.T
     grads: list[LayerParams] = []
@@ -310,57 +359,6 @@ def backward(params: Params, cache: ForwardCache, dY) -> tuple[Params, np.ndarra
         dT, g = _layer_backward(layer, layer_cache, dT, params.config)
         grads.append(g)
     return Params(params.config, grads[::-1], dW_out), dT
-
-
-def mse_loss(Y, target) -> tuple[float, np.ndarray]:
-    """``L = (1/2n) ||Y - target||_F^2`` and ``dL/dY``.
-
-    Raises
-    ------
-    ValueError
-        If the arrays are not finite or their shapes differ.
-
-    Examples
-    --------
-    >>> mse_loss(np.array([[1.0], [3.0]]), np.zeros((2, 1)))[0]
-    2.5
-    """
-    Y = as_matrix("Y", Y)
-    target = as_matrix("target", target, rows=Y.shape[0], cols=Y.shape[1])
-    diff = Y - target
-    n = Y.shape[0]
-    return float(0.5 * np.sum(diff**2) / n), diff / n
-
-
-def cross_entropy_loss(Y, labels) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of ``softmax(Y_i)`` against integer ``labels`` and ``dL/dY``.
-
-    Raises
-    ------
-    ValueError
-        If ``Y`` is not finite 2-d, or ``labels`` is not an integer vector of
-        length ``n`` with entries in ``[0, d_out)``.
-
-    Examples
-    --------
-    >>> round(cross_entropy_loss(np.zeros((2, 4)), np.array([0, 3]))[0], 6)  # log 4
-    1.386294
-    """
-    Y = as_matrix("Y", Y)
-    labels = np.asarray(labels)
-    n, k = Y.shape
-    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be an integer vector of length {n}, got {labels.dtype} {labels.shape}")
-    if labels.min() < 0 or labels.max() >= k:
-        raise ValueError(f"labels must lie in [0, {k}), got range [{labels.min()}, {labels.max()}]")
-    shifted = Y - Y.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    dY = np.exp(log_p)
-    dY[np.arange(n), labels] -= 1.0
-    return float(-log_p[np.arange(n), labels].mean()), dY / n
-
-
-_LOSSES = {"mse": mse_loss, "cross_entropy": cross_entropy_loss}
 
 
 def loss_and_grad(
@@ -394,9 +392,9 @@ def loss_and_grad(
     >>> g.W_out.shape
     (4, 3)
     """
-    if loss not in _LOSSES:
-        raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     Y, cache = forward(params, X, method=method, eps=eps, block=block, mode=mode)
-    value, dY = _LOSSES[loss](Y, target)
+    value, dY = LOSSES[loss](Y, target)
     grads, _ = backward(params, cache, dY)
     return value, grads
