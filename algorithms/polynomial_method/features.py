@@ -33,7 +33,7 @@ References
 from __future__ import annotations
 
 from functools import lru_cache
-from math import comb, factorial
+from math import comb, factorial, prod
 
 import numpy as np
 
@@ -104,7 +104,9 @@ def multinomial_weights(d: int, g: int) -> np.ndarray:
 @lru_cache(maxsize=64)
 def _multinomial_weights(d: int, g: int) -> np.ndarray:
     exps = monomial_exponents(d, g)
-    return np.array([factorial(int(e.sum())) / np.prod([factorial(int(x)) for x in e]) for e in exps])
+    # exact integers (math.prod of Python ints), rounded once: an int64 product of factorials wraps past 2^63
+    # (20! 3! already does), which silently broke every feature of degree >= 23 for d = 3
+    return np.array([float(factorial(int(e.sum())) // prod(factorial(int(x)) for x in e)) for e in exps])
 
 
 def monomials(X, g: int, out=None):

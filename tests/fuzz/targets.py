@@ -47,15 +47,7 @@ __all__ = ["Target", "CHUNK", "KNOWN_DEFECTS", "MODES", "targets", "draw_cases",
 CHUNK = 50
 
 #: Defects the suite finds that are not fixed yet, by target: printed with every summary (and still counted).
-KNOWN_DEFECTS = {
-    "tensor_attention_vjp_fast": (
-        "tensor_attention_vjp_error_bound is near 0 or negative for a key of tiny weight while the fast dK1 entry "
-        "is off by ~1e-8 (gradient ~0.6). On that input (K1 entries up to 475, degree 26, rank 3654) the low-rank "
-        "entry at the largest logit 23.09 is -2.3e17 (also with the float64 features summed exactly) while the "
-        "certified polynomial gives 1.06e10 and the certified entry error is 0.0086 < eps: the feature map or its "
-        "certificate is wrong on such inputs, cause not found. "
-        "Reproducer: python -m tests.fuzz --replay 'tensor_attention_vjp_fast:0:160'"),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 #: How hostile a case is: valid moderate input, valid input at extreme magnitudes, other dtypes and layouts,
 #: one operand replaced by anything, one operand of a wrong shape, parameters outside their contract.
 MODES = ("valid", "magnitude", "dtype", "hostile", "shape", "params")

@@ -71,3 +71,34 @@ def test_bad_input_raises_value_error():
         feature_rank(0, 2)
     with pytest.raises(ValueError, match="need d >= 1 and g >= 0"):
         monomial_exponents(2, -1)
+
+
+def _multinomial(alpha) -> int:
+    """|alpha|! / alpha! as a product of binomials (exact Python integers; independent of the library)."""
+    total, out = 0, 1
+    for a in alpha:
+        total += int(a)
+        out *= comb(total, int(a))
+    return out
+
+
+@pytest.mark.parametrize("d,g", [(2, 70), (3, 26), (4, 24)])
+def test_multinomial_weights_are_exact_at_high_degree(d, g):
+    # Regression (fuzz suite): the weights were a ratio of int64 products of factorials, which wraps past 2^63
+    # (20! 3! already does), so every feature of degree >= 23 at d = 3 was wrong.
+    w, exps = multinomial_weights(d, g), monomial_exponents(d, g)
+    assert all(w[c] == float(_multinomial(alpha)) for c, alpha in enumerate(exps))
+
+
+def test_tensor_features_reproduce_the_polynomial_at_degree_26():
+    # The fuzz reproducer's tensor logits (23.09, 16.70, 2.86, 1.53) with exp's Taylor coefficients to degree 26:
+    # every coefficient is positive, so the feature sums must match the power basis to rounding.
+    Q = np.array([[0.0, 0.17044713, 0.03059802]])
+    K1 = np.array([[-232.0, 98.0, -313.0], [475.0, 9.0, -65.0]])
+    K2 = np.array([[3.0, 3.0, -2.0], [-3.0, 3.0, 0.0]])
+    g = 26
+    a = np.array([1.0 / factorial(j) for j in range(g + 1)])
+    U1 = query_features(Q, a, 1 / 3)
+    pair = (key_features(K1, g)[:, None, :] * key_features(K2, g)[None, :, :]).reshape(-1, U1.shape[1])
+    logits = np.einsum("il,jl,kl->ijk", Q, K1, K2).reshape(1, -1) / 3
+    np.testing.assert_allclose(U1 @ pair.T, np.polynomial.polynomial.polyval(logits, a), rtol=1e-12)
