@@ -179,7 +179,8 @@ def attention_loss_grad_fast(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound: floa
         c = scale(out, a) - E  # c = f h - E, then scaled by its own power of two
         e = exponent(c)
         dQ = _dq(scale(c, -e), out, VK, PK)  # dQ 2^-(e + a + k)
-        return scale(A1.T @ dQ, e, a, k)
+        g = exponent(A1)  # A1 too: a subnormal A1 times dQ would lose its digits before the scaling back
+        return scale(scale(A1, -g).T @ dQ, e, a, k, g)
 
 
 def attention_loss_grad_error_bound(A1, A2, A3, E, X, Y, eps: float = 1e-6, bound=None):

@@ -246,11 +246,13 @@ def _float32_refusal(bounds, eps, alternatives, rounding) -> Float32Limit:
     )
 
 
+_MP_MAX_DIGITS = 5000  # the mpmath path's precision limit (logits of magnitude about 5700 at eps = 1e-6)
 _MP_DETAIL_MAX_HALF_WIDTH = 40.0  # above it, building the mpmath plan only to describe it takes seconds
 
 
 def _float64_refusal(bounds, cs, hs, m, k, eps, n_query, summed, alternatives, rounding) -> Float64Limit:
-    if hs > _MP_DETAIL_MAX_HALF_WIDTH:  # a refusal must be quick (10 s at h = 102): the digits from their estimate
+    if hs + abs(cs) > _MP_DETAIL_MAX_HALF_WIDTH:  # a refusal must be quick (10 s at h = 102; a centre of 7e16
+        # asked mpmath for 6e16 digits): the digits from their estimate
         digits = int(math.ceil(math.log10(1 / eps) + 2 * (hs + abs(cs)) / math.log(10))) + 12
         extra = f"; precision='mpmath' would need at least {digits} digits"
     else:
@@ -282,6 +284,10 @@ def _mp_parts(bounds, cs, hs, m, k, eps, n_keys):
     dim = m + (centre is not None)
     eps_poly = 0.98 * eps
     d0 = int(math.ceil(math.log10(1 / eps) + 2 * (hs + abs(cs)) / math.log(10))) + 12
+    if d0 > _MP_MAX_DIGITS:
+        raise PrecisionTooSlow(
+            f"fast path refused (time budget): logits certified in [{bounds.lo:.4g}, {bounds.hi:.4g}] need about "
+            f"{d0} significant digits; the mpmath path is limited to {_MP_MAX_DIGITS}", seconds=math.inf, limit=0.0)
     P = mp_exp_approximation(lo_v, hi_v, eps_poly, d0)
     r = feature_rank(dim, P.degree)
     ops = _operations(k, P.degree, r, n_keys) + 1

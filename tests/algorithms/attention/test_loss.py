@@ -107,3 +107,15 @@ def test_fast_loss_grad_with_tiny_values_and_a_large_target():
     G = attention_loss_grad_fast(*args)
     assert np.all(np.isfinite(G))
     assert np.all(np.abs(G - attention_loss_grad(*args)) <= attention_loss_grad_error_bound(*args) + 1e-300)
+
+
+def test_fast_loss_grad_with_a_subnormal_a1_keeps_its_digits():
+    """A1 of subnormals (2^-1074 = 5e-324): A1^T dQ lost every digit before the scaling back (fuzz suite)."""
+    rng = np.random.default_rng(5)
+    A1 = rng.integers(-3, 4, (4, 3)) * 5e-324
+    A2, A3 = rng.uniform(-1, 1, (4, 3)) * 1e-151, rng.uniform(-1, 1, (4, 3)) * 1e299
+    E, X, Y = rng.uniform(-1, 1, (4, 3)) * 1e299, rng.uniform(-1, 1, (3, 3)), rng.uniform(-1, 1, (3, 3)) * 1e-300
+    args = (A1, A2, A3, E, X, Y)
+    G, exact = attention_loss_grad_fast(*args), attention_loss_grad(*args)
+    assert np.max(np.abs(exact)) > 0
+    assert np.all(np.abs(G - exact) <= attention_loss_grad_error_bound(*args) + 1e-12 * np.max(np.abs(exact)))

@@ -188,3 +188,16 @@ def test_float64_refusal_at_half_width_100_is_quick():
         attention(np.array([[-0.379]]), np.array([[0.0], [-539.5]]), np.zeros((2, 2)), method="fast", eps=1e-4)
     assert time.perf_counter() - start < 3.0
     assert "would need at least" in str(info.value) and info.value.digits > 16
+
+
+def test_refusal_with_a_huge_logit_centre_is_quick_and_small():
+    """One logit far from 0 (a small half-width about a huge centre) asked mpmath for 3e16 digits: MemoryError (fuzz)."""
+    import time
+
+    Q, K = np.array([[0.0, -0.0234, 0.0]]), np.array([[0.0, 2.0**62, 0.0]])  # one logit, -3.6e16
+    start = time.perf_counter()
+    with pytest.raises(Float64Limit) as info:
+        attention(Q, K, np.ones((1, 1)), method="fast", eps=1e-8)
+    assert time.perf_counter() - start < 3.0 and "would need at least" in str(info.value)
+    with pytest.raises(PrecisionTooSlow, match="significant digits"):
+        attention(Q, K, np.ones((1, 1)), method="fast", eps=1e-8, precision="mpmath")
