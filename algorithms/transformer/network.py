@@ -163,8 +163,13 @@ def _check_block(block) -> int:
 
 
 def _layer_norm(xp, Z):
+    """``N(Z) = c / sqrt(mean(c^2) + eps)`` row by row, ``c = Z - mean(Z)``; rows with ``max|c| = s > 1`` are
+    normalised as ``(c / s) / sqrt(mean((c / s)^2) + eps / s^2)`` (the same number), so ``c^2`` cannot overflow."""
     centred = Z - xp.mean(Z, axis=1, keepdims=True)
-    inv_std = 1.0 / xp.sqrt(xp.mean(centred**2, axis=1, keepdims=True) + _LN_EPS)
+    s = xp.max(xp.abs(centred), axis=1, keepdims=True)
+    s = xp.where(s > 1.0, s, xp.ones_like(s))
+    t = centred / s
+    inv_std = 1.0 / (s * xp.sqrt(xp.mean(t * t, axis=1, keepdims=True) + (_LN_EPS / s) / s))
     return centred * inv_std, inv_std
 
 

@@ -215,3 +215,17 @@ def test_a_layer_error_names_the_arguments_it_comes_from():
     params = init_params(cfg, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"^layer 1: .*overflow.*\(computed from X and params\)$"):
         forward(params, np.full((3, 2), 1e200))
+
+
+def test_layer_norm_of_huge_rows_is_the_layer_norm_of_the_rows_scaled_down():
+    """c^2 overflowed past |c| ~ 1e154 and the row normalised to 0 (fuzz suite); N is scale-invariant up to eps."""
+    import warnings
+
+    from algorithms.transformer.network import _layer_norm
+
+    rng = np.random.default_rng(0)
+    Z = rng.uniform(-1e3, 1e3, (4, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge, _ = _layer_norm(np, Z * 2.0**900)
+    np.testing.assert_allclose(huge, _layer_norm(np, Z)[0], rtol=1e-9)
