@@ -66,6 +66,17 @@ def _check_thresholds(lo_name: str, lo: int, hi_name: str, hi: int, m: int) -> t
     return int(lo), int(hi)
 
 
+def _validate(instance, matrices: tuple[str, ...], lo_name: str, hi_name: str) -> None:
+    """Freeze a gap instance's 0/1 matrices (one dimension ``m``) and integer thresholds ``0 <= lo < hi <= m``."""
+    first = as_binary(matrices[0], getattr(instance, matrices[0]))
+    object.__setattr__(instance, matrices[0], first)
+    for name in matrices[1:]:
+        object.__setattr__(instance, name, as_binary(name, getattr(instance, name), cols=first.shape[1]))
+    lo, hi = _check_thresholds(lo_name, getattr(instance, lo_name), hi_name, getattr(instance, hi_name), first.shape[1])
+    object.__setattr__(instance, lo_name, lo)
+    object.__setattr__(instance, hi_name, hi)
+
+
 @dataclass(frozen=True)
 class GapInstance:
     """Gap bichromatic max inner product: yes iff some ``<a_i, b_j> >= t_hi``; promise: else all ``<= t_lo``.
@@ -82,12 +93,7 @@ class GapInstance:
     t_hi: int
 
     def __post_init__(self) -> None:
-        A = as_binary("A", self.A)
-        object.__setattr__(self, "A", A)
-        object.__setattr__(self, "B", as_binary("B", self.B, cols=A.shape[1]))
-        lo, hi = _check_thresholds("t_lo", self.t_lo, "t_hi", self.t_hi, A.shape[1])
-        object.__setattr__(self, "t_lo", lo)
-        object.__setattr__(self, "t_hi", hi)
+        _validate(self, ("A", "B"), "t_lo", "t_hi")
 
     @property
     def m(self) -> int:
@@ -114,13 +120,7 @@ class Gap3Instance:
     t_hi: int
 
     def __post_init__(self) -> None:
-        A = as_binary("A", self.A)
-        object.__setattr__(self, "A", A)
-        object.__setattr__(self, "B", as_binary("B", self.B, cols=A.shape[1]))
-        object.__setattr__(self, "C", as_binary("C", self.C, cols=A.shape[1]))
-        lo, hi = _check_thresholds("t_lo", self.t_lo, "t_hi", self.t_hi, A.shape[1])
-        object.__setattr__(self, "t_lo", lo)
-        object.__setattr__(self, "t_hi", hi)
+        _validate(self, ("A", "B", "C"), "t_lo", "t_hi")
 
     @property
     def m(self) -> int:
@@ -150,12 +150,7 @@ class HammingGapInstance:
     t_far: int
 
     def __post_init__(self) -> None:
-        A = as_binary("A", self.A)
-        object.__setattr__(self, "A", A)
-        object.__setattr__(self, "B", as_binary("B", self.B, cols=A.shape[1]))
-        near, far = _check_thresholds("t_near", self.t_near, "t_far", self.t_far, A.shape[1])
-        object.__setattr__(self, "t_near", near)
-        object.__setattr__(self, "t_far", far)
+        _validate(self, ("A", "B"), "t_near", "t_far")
 
     @property
     def m(self) -> int:
