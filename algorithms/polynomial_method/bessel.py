@@ -107,4 +107,5 @@ def degree_lower_bound(half_width: float, eps: float) -> float:
         return math.inf
     if h <= EXACT_BESSEL_MAX_HALF_WIDTH:
         return chebyshev_degrees(h, eps)[0]
-    return max(0, math.ceil(((1 - eps) * math.sqrt(2 * math.pi * h) / 1.01 - 1) / 2))
+    # sqrt(2 pi) sqrt(h), not sqrt(2 pi h): the product overflows for h near float64's largest value
+    return max(0, math.ceil(((1 - eps) * math.sqrt(2 * math.pi) * math.sqrt(h) / 1.01 - 1) / 2))

@@ -201,3 +201,13 @@ def test_refusal_with_a_huge_logit_centre_is_quick_and_small():
     assert time.perf_counter() - start < 3.0 and "would need at least" in str(info.value)
     with pytest.raises(PrecisionTooSlow, match="significant digits"):
         attention(Q, K, np.ones((1, 1)), method="fast", eps=1e-8, precision="mpmath")
+
+
+def test_cost_refusal_at_a_half_width_near_float64s_largest_value():
+    """sqrt(2 pi h) overflowed to inf for h ~ 4.6e307 and the refusal crashed with OverflowError (fuzz, seed 2)."""
+    from algorithms.polynomial_method.bessel import degree_lower_bound
+
+    assert degree_lower_bound(1.7e308, 1e-6) > 10**153
+    Q, K = np.array([[1e154, 1e154]]), np.array([[-1e154, -1e154], [0.0, 0.0]])
+    with pytest.raises(FastPathUnavailable):
+        attention(Q, K, np.ones((2, 1)), method="fast", eps=1e-6)
