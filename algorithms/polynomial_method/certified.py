@@ -46,7 +46,7 @@ import math
 
 import numpy as np
 
-from algorithms._checks import check_eps
+from algorithms._checks import check_eps, check_positive_int
 from algorithms.error_bounds import UNIT_ROUNDOFF
 from algorithms.polynomial_method.exp_approximation import (
     ExpApproximation,
@@ -227,8 +227,7 @@ def polynomial_method_cost(bound: float, k: int, d: int, eps: float, *, certifie
     """
     eps = check_eps(eps)
     h = logit_half_width(bound, k)
-    if not (isinstance(d, (int, np.integer)) and d >= 1):
-        raise ValueError(f"d must be a positive integer, got {d!r}")
+    check_positive_int("d", d)
     if not certified:
         g = truncation_degree(h, eps)
         return g, feature_rank(d, g)

@@ -34,7 +34,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from algorithms._checks import check_eps
+from algorithms._checks import check_eps, check_positive_int
 from algorithms.transformer.model import LayerParams, Params
 from algorithms.transformer.network import loss_and_grad
 
@@ -71,8 +71,7 @@ def paper_depth_bound(eps: float, n: int, d: int, d_head: int, heads: int, layer
     """
     check_eps(eps)
     for name, value in (("n", n), ("d", d), ("d_head", d_head), ("heads", heads), ("layers", layers)):
-        if not (isinstance(value, (int, np.integer)) and value >= 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(name, value)
     kappa = (n * d + 1.0) * heads * float(n) ** 2 * d * d_head
     with np.errstate(over="ignore"):
         return float(eps * n * d * np.float64(kappa) ** (layers - 1))

@@ -49,6 +49,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from algorithms._checks import check_positive_int
 from algorithms._display import html_table
 from algorithms._random import RandomLike, as_generator
 from algorithms.budget import check_budget
@@ -103,9 +104,7 @@ class TransformerConfig:
 
     def __post_init__(self) -> None:
         for name in ("d", "heads", "d_head", "d_ff", "layers", "d_out"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         for name in ("causal", "layer_norm"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from algorithms import _array
-from algorithms._checks import as_fast_matrices, as_matrix, check_eps, max_norm
+from algorithms._checks import as_fast_matrices, as_matrix, check_eps, check_positive_int, max_norm
 from algorithms._display import short_repr
 from algorithms.polynomial_method import ExpApproximation, approximate_exp
 from algorithms.transformer.head import HeadCache, float32_approximation, head_forward, head_vjp
@@ -154,12 +154,6 @@ def _method(method: str | None, mode: str | None) -> str:
     if chosen not in ("exact", "fast"):
         raise ValueError(f"method (or mode) must be 'exact' or 'fast', got {chosen!r}")
     return chosen
-
-
-def _check_block(block) -> int:
-    if isinstance(block, bool) or not (isinstance(block, (int, np.integer)) and block >= 1):
-        raise ValueError(f"block must be a positive integer, got {block!r}")
-    return int(block)
 
 
 def _layer_norm(xp, Z):
@@ -276,7 +270,7 @@ def forward(
         params = cast_params(params, X)
         if _array.dtype_name(X.dtype) == "float32":
             approximation = float32_approximation(c.bound, c.d_head, check_eps(eps), int(X.shape[0]),
-                                                  block=_check_block(block))
+                                                  block=check_positive_int("block", block))
         else:
             approximation = attention_approximation(c.bound, eps)
     else:
